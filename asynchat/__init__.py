@@ -1,0 +1,14 @@
+"""asynchat: CPython's command/response channel for asyncore, kept alive and made fast.
+
+A drop-in replacement for the standard library module removed in Python 3.12
+(PEP 594), with the behaviour of CPython 3.11's.  ``IMPLEMENTATION`` names the
+engine in use: "cython" (the compiled ``asynchat._speedups``) or "python".
+"""
+
+from ._chat import async_chat, simple_producer
+from ._engine import IMPLEMENTATION, engine as _engine
+
+__all__ = ["async_chat", "simple_producer", "find_prefix_at_end"]
+__version__ = "0.1.0"
+
+find_prefix_at_end = _engine.find_prefix_at_end

@@ -1,0 +1,230 @@
+"""The pure-Python engine: framing of received bytes, gathering of bytes to send.
+
+It is sans-IO: it never touches a socket.  On the input side a `Framer` takes
+the bytes that one ``recv()`` returned and drives the consumer's callbacks
+(``get_terminator()``, ``collect_incoming_data()``, ``found_terminator()``)
+exactly as CPython 3.11's ``async_chat.handle_read()`` would.  On the output
+side three functions work on the producer fifo (a ``collections.deque`` that
+user code may also inspect and change): `enqueue`, `next_chunk` and `consume`.
+
+The compiled engine (``asynchat._speedups``) has this module's exact API; the
+stub ``_speedups.pyi`` documents it.
+"""
+
+__all__ = ["Framer", "enqueue", "next_chunk", "consume", "find_prefix_at_end"]
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def _as_bytes(data, what):
+    """Return bytes-like *data* as bytes; raise TypeError for anything else."""
+    if isinstance(data, _BYTES_LIKE):
+        return bytes(data)
+    raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
+
+
+def find_prefix_at_end(haystack, needle):
+    """Return the length of the longest proper prefix of *needle* that ends *haystack*.
+
+    Works on bytes and on str.  ``find_prefix_at_end(b"qwerty\\r", b"\\r\\n")`` is 1.
+    The caller has already ruled out a whole *needle* at the end.
+    """
+    if not needle:
+        # The reference module answers -1 here; kept for exact compatibility.
+        haystack.endswith(needle)  # same TypeError as the reference for mixed types
+        return -1
+    for length in range(len(needle) - 1, 0, -1):
+        if haystack.endswith(needle[:length]):
+            return length
+    return 0
+
+
+def _held_back(buf, start, term):
+    """Length of the longest proper prefix of *term* that ends ``buf[start:]``."""
+    for length in range(len(term) - 1, 0, -1):
+        if buf.endswith(term[:length], start):
+            return length
+    return 0
+
+
+class Framer:
+    """The receive buffer of one channel, scanned by offset.
+
+    ``_buf[_pos:]`` is the unprocessed input (what ``async_chat.ac_in_buffer``
+    shows).  Consumed input is skipped by moving ``_pos``; the reference module
+    re-slices the whole buffer after every terminator, which is quadratic.
+    """
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self):
+        self._buf = b""
+        self._pos = 0
+
+    def unprocessed(self):
+        """The bytes received but not yet handed to the consumer."""
+        pos = self._pos
+        if pos:
+            # Compact, so that reading it again without progress costs nothing.
+            self._buf = self._buf[pos:]
+            self._pos = 0
+        return self._buf
+
+    def replace(self, data):
+        """Make *data* the unprocessed input (``ac_in_buffer = data``)."""
+        self._buf = data if type(data) is bytes else _as_bytes(data, "ac_in_buffer")
+        self._pos = 0
+
+    def feed(self, chan, data, plain_terminator=False):
+        """Append *data* and run *chan*'s callbacks over everything unprocessed.
+
+        *plain_terminator* says that ``chan.get_terminator()`` only returns
+        ``chan.terminator``, so the attribute may be read without the call.
+
+        After each callback the state is re-read, so a callback may assign
+        ``ac_in_buffer`` or change the terminator (string, int or None) and the
+        next step sees it, as with the reference.  Processing stops when the
+        buffer is empty or only a prefix of the terminator is left.
+        """
+        if type(data) is not bytes:
+            data = _as_bytes(data, "recv() result")
+        if data:
+            if self._pos < len(self._buf):
+                self._buf = self._buf[self._pos:] + data
+            else:
+                self._buf = data
+            self._pos = 0
+        while True:
+            buf = self._buf
+            pos = self._pos
+            lb = len(buf) - pos
+            if lb <= 0:
+                break
+            term = chan.terminator if plain_terminator else chan.get_terminator()
+            if not term:
+                # None, 0 or b"": everything is data.
+                chan.collect_incoming_data(buf[pos:] if pos else buf)
+                self._buf = b""
+                self._pos = 0
+            elif isinstance(term, int):
+                if lb < term:
+                    chan.collect_incoming_data(buf[pos:] if pos else buf)
+                    self._buf = b""
+                    self._pos = 0
+                    chan.terminator = chan.terminator - lb
+                else:
+                    chan.collect_incoming_data(buf[pos:pos + term])
+                    self._pos += term
+                    chan.terminator = 0
+                    chan.found_terminator()
+            else:
+                if type(term) is not bytes:
+                    term = _as_bytes(term, "terminator")
+                index = buf.find(term, pos)
+                if index >= 0:
+                    if index > pos:
+                        chan.collect_incoming_data(buf[pos:index])
+                    # Relative to the buffer as it is now: a callback may have replaced it.
+                    self._pos += index - pos + len(term)
+                    chan.found_terminator()
+                    continue
+                keep = _held_back(buf, pos, term)
+                if not keep:
+                    chan.collect_incoming_data(buf[pos:] if pos else buf)
+                    self._buf = b""
+                    self._pos = 0
+                    continue
+                if keep != lb:
+                    chan.collect_incoming_data(buf[pos:len(buf) - keep])
+                    self._pos = max(self._pos, len(self._buf) - keep)
+                break
+        if self._pos and self._pos >= len(self._buf):
+            self._buf = b""
+            self._pos = 0
+
+
+def enqueue(fifo, data, limit):
+    """Append bytes-like *data* to *fifo* in pieces of at most *limit* bytes.
+
+    Pieces of a bytearray are copies, so the caller may change it afterwards.
+    """
+    size = len(data)
+    if size <= limit:
+        fifo.append(data)
+        return
+    if limit <= 0:
+        raise ValueError(f"ac_out_buffer_size must be positive, not {limit!r}")
+    fifo.extend([data[i:i + limit] for i in range(0, size, limit)])
+
+
+def _as_output(data, encoding, what):
+    """Bytes-like *data* as is; str encoded when the channel has an encoding."""
+    if isinstance(data, _BYTES_LIKE):
+        return data
+    if isinstance(data, str):
+        if encoding is not None:
+            return data.encode(encoding)
+        raise TypeError(f"{what} is str; push bytes, or set use_encoding on the channel")
+    raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
+
+
+def next_chunk(fifo, limit, encoding=None):
+    """Return the next bytes to send: at most *limit* bytes from the front of *fifo*.
+
+    Gathers consecutive queued buffers and producers' ``more()`` results (each
+    result is queued before its producer, so nothing is lost if the send is
+    partial).  Empty buffers and exhausted producers are dropped.  Stops before
+    a ``None`` (close) marker.  Returns None when that marker is at the front
+    with nothing before it, and b"" when the fifo is empty.  The fifo is not
+    otherwise changed: `consume` removes what was actually sent.
+    """
+    parts = []
+    size = 0
+    i = 0
+    while size < limit and i < len(fifo):
+        item = fifo[i]
+        if item is None:
+            break
+        if not isinstance(item, _BYTES_LIKE):
+            if isinstance(item, str):
+                fifo[i] = _as_output(item, encoding, "a queued item")
+                continue
+            produced = item.more()
+            if produced:
+                fifo.insert(i, _as_output(produced, encoding, "producer.more() result"))
+            else:
+                del fifo[i]
+            continue
+        n = len(item)
+        if not n:
+            del fifo[i]
+            continue
+        room = limit - size
+        if n > room:
+            if not parts and n > limit:
+                # An oversized item (from push_with_producer or more()) is split once,
+                # as push() would have done, so partial sends never re-copy its tail.
+                del fifo[0]
+                fifo.extendleft(reversed([item[j:j + limit] for j in range(0, n, limit)]))
+                continue
+            parts.append(item[:room])
+            break
+        parts.append(item)
+        size += n
+        i += 1
+    if not parts:
+        return None if fifo else b""
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def consume(fifo, sent):
+    """Remove *sent* bytes, which `next_chunk` returned and the socket took, from *fifo*."""
+    while sent:
+        item = fifo[0]
+        n = len(item)
+        if n <= sent:
+            fifo.popleft()
+            sent -= n
+        else:
+            fifo[0] = item[sent:]
+            return

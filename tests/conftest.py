@@ -1,0 +1,71 @@
+"""Session guards and fixtures shared by every test module."""
+
+import importlib
+import os
+import sys
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import asynchat
+
+# The engine fixture only selects a module, so sharing it across examples is sound.
+settings.register_profile(
+    "asynchat",
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "asynchat"))
+
+if not hasattr(asynchat, "IMPLEMENTATION"):
+    # The standard library's module shadows ours: every test would pass while testing nothing.
+    pytest.exit(
+        f"'import asynchat' gave {asynchat.__file__}, not this project's package; "
+        "install it first (pip install .) and unset ASYNCHAT_USE_STDLIB",
+        returncode=3,
+    )
+
+_expected = os.environ.get("ASYNCHAT_EXPECT_IMPLEMENTATION")
+if _expected and asynchat.IMPLEMENTATION != _expected:
+    pytest.exit(
+        f"asynchat.IMPLEMENTATION is {asynchat.IMPLEMENTATION!r} but "
+        f"ASYNCHAT_EXPECT_IMPLEMENTATION={_expected!r}: the engine that should be tested is missing",
+        returncode=3,
+    )
+
+import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
+
+
+def pytest_report_header(config):
+    return (
+        f"asynchat {asynchat.__version__} from {os.path.dirname(asynchat.__file__)}, "
+        f"engine in use: {asynchat.IMPLEMENTATION}"
+    )
+
+
+def _engine_module(name):
+    if name == "python":
+        return importlib.import_module("asynchat._fallback")
+    try:
+        return importlib.import_module("asynchat._speedups")
+    except ImportError as exc:
+        if sys.implementation.name == "cpython" and os.environ.get("ASYNCHAT_EXPECT_IMPLEMENTATION") == "cython":
+            raise
+        pytest.skip(f"compiled engine not built here ({exc})")
+
+
+@pytest.fixture(params=["cython", "python"])
+def engine(request, monkeypatch):
+    """Each engine in turn, installed as the one async_chat uses."""
+    module = _engine_module(request.param)
+    monkeypatch.setattr("asynchat._chat._engine", module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def ref():
+    """CPython's own asynchat module, or a skip where this interpreter has none."""
+    module = reference.load()
+    if module is None:
+        pytest.skip("no reference asynchat module on this interpreter")
+    return module
