@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install this package into a fresh venv for each interpreter and run the whole test suite.
+#
+#   bash tests/run.sh                       # python3
+#   bash tests/run.sh /path/to/python3.13 pypy3 -- -k loopback
+#
+# Each interpreter gets its own new venv under .venv/test-<name>; the package is
+# installed from this checkout (a real wheel build, not the source tree), so the
+# tests exercise exactly what users get.  Arguments after -- go to pytest.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+interpreters=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --) shift; break ;;
+        *) interpreters+=("$1"); shift ;;
+    esac
+done
+[ ${#interpreters[@]} -gt 0 ] || interpreters=(python3)
+
+# CPython 3.11's own test_asynchat.py, for interpreters whose stdlib lacks it (3.12+).
+if [ -z "${ASYNCHAT_CPYTHON_TEST_FILE:-}" ]; then
+    for py311 in python3.11 "$(pyenv prefix 3.11 2>/dev/null)/bin/python3.11"; do
+        if file=$("$py311" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py"))' 2>/dev/null) && [ -f "$file" ]; then
+            export ASYNCHAT_CPYTHON_TEST_FILE=$file
+            break
+        fi
+    done
+fi
+
+status=0
+for py in "${interpreters[@]}"; do
+    name=$("$py" -c 'import sys; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}")')
+    venv="$repo/.venv/test-$name"
+    echo "=== $name ($py): fresh venv in $venv"
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q "$repo[test]"
+    # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
+    (cd "$repo" && "$venv/bin/pytest" "$@") || status=1
+done
+exit $status

@@ -1,0 +1,200 @@
+"""The public surface, its defaults, and clear errors for bad input."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import unittest.mock
+from collections import deque
+
+import pytest
+from hypothesis import given, strategies as st
+
+import asynchat
+from harness import run_trace
+
+
+def test_public_names():
+    assert set(asynchat.__all__) == {"async_chat", "simple_producer", "find_prefix_at_end"}
+    assert asynchat.IMPLEMENTATION in ("cython", "python")
+    assert asynchat.__version__
+
+
+def test_defaults_match_reference(ref):
+    for name in ("ac_in_buffer_size", "ac_out_buffer_size", "use_encoding", "encoding"):
+        assert getattr(asynchat.async_chat, name) == getattr(ref.async_chat, name), name
+
+
+def test_fresh_channel_state(engine):
+    chan = asynchat.async_chat()
+    assert chan.ac_in_buffer == b""
+    assert chan.incoming == []
+    assert isinstance(chan.producer_fifo, deque)
+    assert chan.readable()
+    assert chan.writable()  # not connected: asyncore must see the connect complete
+    chan.del_channel()
+
+
+def test_import_emits_no_deprecation_warning():
+    code = "import warnings; warnings.simplefilter('error'); import asynchat; print(asynchat.IMPLEMENTATION)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == asynchat.IMPLEMENTATION
+
+
+@pytest.mark.parametrize(
+    "haystack,needle",
+    [("qwerty\r", "\r\n"), ("qwertydkjf", "\r\n"), (b"xaa", b"aab"), (b"", b"ab"), (b"abc", b""),
+     (b"\r\n.\r", b"\r\n.\r\n"), ("", "")],
+)
+def test_find_prefix_at_end_matches_reference(engine, ref, haystack, needle):
+    assert engine.find_prefix_at_end(haystack, needle) == ref.find_prefix_at_end(haystack, needle)
+
+
+@given(st.binary(max_size=12), st.binary(max_size=6))
+def test_find_prefix_at_end_matches_reference_on_any_bytes(engine, ref, haystack, needle):
+    assert engine.find_prefix_at_end(haystack, needle) == ref.find_prefix_at_end(haystack, needle)
+
+
+def test_find_prefix_at_end_rejects_mixed_types(engine):
+    with pytest.raises(TypeError):
+        engine.find_prefix_at_end(b"abc", "c\n")
+
+
+@pytest.mark.parametrize("bad", [10, "unicode", None, [b"x"], 1.5])
+def test_push_rejects_non_bytes(engine, bad):
+    chan = asynchat.async_chat()
+    with pytest.raises(TypeError, match="push"):
+        chan.push(bad)
+    assert not chan.producer_fifo
+    chan.del_channel()
+
+
+def test_negative_int_terminator_is_a_value_error(engine):
+    chan = asynchat.async_chat()
+    with pytest.raises(ValueError, match="negative"):
+        chan.set_terminator(-1)
+    chan.del_channel()
+
+
+@pytest.mark.parametrize("bad", [1.5, [b"\n"], (b"\n",), {"a": 1}, object(), "\r\n"])
+def test_terminator_of_unusable_type_is_a_type_error_at_the_call(engine, bad):
+    chan = asynchat.async_chat()
+    with pytest.raises(TypeError, match="terminator"):
+        chan.set_terminator(bad)
+    chan.del_channel()
+
+
+@pytest.mark.parametrize("good", [None, 0, 5, True, b"\r\n", bytearray(b"\n"), memoryview(b"END")])
+def test_usable_terminators_are_stored_as_given(engine, good):
+    chan = asynchat.async_chat()
+    chan.set_terminator(good)
+    assert chan.get_terminator() is good
+    chan.del_channel()
+
+
+def test_str_terminator_is_encoded_with_use_encoding(engine):
+    chan = asynchat.async_chat()
+    chan.use_encoding = 1
+    chan.set_terminator("\xe9\n")
+    assert chan.get_terminator() == b"\xe9\n"
+    chan.del_channel()
+
+
+def test_ac_in_buffer_assignment_takes_bytes_like_only(engine):
+    chan = asynchat.async_chat()
+    chan.ac_in_buffer = bytearray(b"abc")
+    assert chan.ac_in_buffer == b"abc" and type(chan.ac_in_buffer) is bytes
+    with pytest.raises(TypeError, match="ac_in_buffer"):
+        chan.ac_in_buffer = "abc"
+    chan.del_channel()
+
+
+def test_recv_returning_str_is_a_type_error(engine):
+    class StrRecv(asynchat.async_chat):
+        def recv(self, size):
+            return "text"
+
+    chan = StrRecv()
+    chan.set_terminator(b"\n")
+    with pytest.raises(TypeError, match="recv"):
+        chan.handle_read()
+    chan.del_channel()
+
+
+def test_blocking_io_error_from_recv_is_ignored(engine):
+    sock = unittest.mock.Mock()
+    sock.recv.side_effect = BlockingIOError(errno.EAGAIN)
+    chan = asynchat.async_chat()
+    chan.set_socket(sock)
+    with unittest.mock.patch.object(chan, "handle_error") as handle_error:
+        chan.handle_read()
+    assert not handle_error.called
+    chan.del_channel()
+
+
+def test_other_os_error_from_recv_goes_to_handle_error(engine):
+    sock = unittest.mock.Mock()
+    sock.recv.side_effect = OSError(errno.EIO, "boom")
+    chan = asynchat.async_chat()
+    chan.set_socket(sock)
+    with unittest.mock.patch.object(chan, "handle_error") as handle_error:
+        chan.handle_read()
+    assert handle_error.call_count == 1
+    chan.del_channel()
+
+
+def test_discard_buffers_empties_everything(engine):
+    chan = asynchat.async_chat()
+    chan.ac_in_buffer = b"pending"
+    chan.incoming.append(b"x")
+    chan.producer_fifo.append(b"out")
+    chan.discard_buffers()
+    assert (chan.ac_in_buffer, chan.incoming, list(chan.producer_fifo)) == (b"", [], [])
+    chan.del_channel()
+
+
+def test_collect_helpers(engine):
+    chan = asynchat.async_chat()
+    chan._collect_incoming_data(b"ab")
+    chan._collect_incoming_data(b"cd")
+    assert chan._get_data() == b"abcd"
+    assert chan.incoming == []
+    chan.del_channel()
+
+
+def test_base_callbacks_must_be_overridden(engine):
+    chan = asynchat.async_chat()
+    with pytest.raises(NotImplementedError):
+        chan.collect_incoming_data(b"x")
+    with pytest.raises(NotImplementedError):
+        chan.found_terminator()
+    chan.del_channel()
+
+
+def test_simple_producer_matches_reference(ref):
+    for size in (1, 3, 512):
+        ours = asynchat.simple_producer(b"0123456789", size)
+        theirs = ref.simple_producer(b"0123456789", size)
+        assert [ours.more() for _ in range(12)] == [theirs.more() for _ in range(12)]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
+def test_many_lines_in_one_recv_take_linear_time(engine):
+    """4 MiB of 16-byte lines in one recv: linear is well under a second; the
+    reference's re-slicing would copy about 512 GiB and never finish in time."""
+    data = b"0123456789abcde\n" * (1 << 18)
+
+    def too_slow(signum, frame):
+        raise TimeoutError("framing one large recv is not linear")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(60)
+    try:
+        events = run_trace(asynchat.async_chat, [data], b"\n")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(events) == 2 * (1 << 18) + 1
+    assert events[-1] == ("left", b"", b"\n")
