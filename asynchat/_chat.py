@@ -89,13 +89,6 @@ class async_chat(asyncore.dispatcher):
     def get_terminator(self):
         return self.terminator
 
-    def _plain_get_terminator(self):
-        """Whether get_terminator() is ours, so the engine may read the attribute."""
-        return (
-            type(self).get_terminator is async_chat.get_terminator
-            and "get_terminator" not in self.__dict__
-        )
-
     def handle_read(self):
         try:
             data = self.recv(self.ac_in_buffer_size)
@@ -104,7 +97,9 @@ class async_chat(asyncore.dispatcher):
         except OSError:
             self.handle_error()
             return
-        self._framer.feed(self, data, self._plain_get_terminator())
+        # When get_terminator() is ours, the engine may read the attribute directly.
+        plain = type(self).get_terminator is _GET_TERMINATOR and "get_terminator" not in self.__dict__
+        self._framer.feed(self, data, plain)
 
     def handle_write(self):
         self.initiate_send()
@@ -172,6 +167,9 @@ class async_chat(asyncore.dispatcher):
         self._framer.replace(b"")
         self.incoming.clear()
         self.producer_fifo.clear()
+
+
+_GET_TERMINATOR = async_chat.get_terminator
 
 
 class simple_producer:

@@ -41,9 +41,15 @@ def find_prefix_at_end(haystack, needle):
 
 def _held_back(buf, start, term):
     """Length of the longest proper prefix of *term* that ends ``buf[start:]``."""
-    for length in range(len(term) - 1, 0, -1):
-        if buf.endswith(term[:length], start):
-            return length
+    end = len(buf)
+    # A prefix ending the buffer starts within its last len(term) - 1 bytes
+    # with term's first byte; the leftmost such start is the longest prefix.
+    first = term[:1]
+    at = buf.find(first, max(start, end - len(term) + 1))
+    while at >= 0:
+        if term.startswith(buf[at:]):
+            return end - at
+        at = buf.find(first, at + 1)
     return 0
 
 
@@ -84,7 +90,8 @@ class Framer:
         After each callback the state is re-read, so a callback may assign
         ``ac_in_buffer`` or change the terminator (string, int or None) and the
         next step sees it, as with the reference.  Processing stops when the
-        buffer is empty or only a prefix of the terminator is left.
+        buffer is empty or only a prefix of the terminator is left; a step that
+        collects everything ends it, since the reference then empties the buffer.
         """
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -99,48 +106,49 @@ class Framer:
             pos = self._pos
             lb = len(buf) - pos
             if lb <= 0:
-                break
+                if pos:  # all consumed: drop the buffer rather than keep it alive
+                    self._buf = b""
+                    self._pos = 0
+                return
             term = chan.terminator if plain_terminator else chan.get_terminator()
-            if not term:
-                # None, 0 or b"": everything is data.
+            if type(term) is not bytes or not term:
+                if not term:
+                    # None, 0 or b"": everything is data.
+                    chan.collect_incoming_data(buf[pos:] if pos else buf)
+                    self._buf = b""
+                    self._pos = 0
+                    return
+                if isinstance(term, int):
+                    if lb < term:
+                        chan.collect_incoming_data(buf[pos:] if pos else buf)
+                        self._buf = b""
+                        self._pos = 0
+                        chan.terminator = chan.terminator - lb
+                        return
+                    else:
+                        chan.collect_incoming_data(buf[pos:pos + term])
+                        self._pos += term
+                        chan.terminator = 0
+                        chan.found_terminator()
+                    continue
+                term = _as_bytes(term, "terminator")
+            index = buf.find(term, pos)
+            if index >= 0:
+                if index > pos:
+                    chan.collect_incoming_data(buf[pos:index])
+                # Relative to the buffer as it is now: a callback may have replaced it.
+                self._pos += index - pos + len(term)
+                chan.found_terminator()
+                continue
+            keep = _held_back(buf, pos, term)
+            if not keep:
                 chan.collect_incoming_data(buf[pos:] if pos else buf)
                 self._buf = b""
                 self._pos = 0
-            elif isinstance(term, int):
-                if lb < term:
-                    chan.collect_incoming_data(buf[pos:] if pos else buf)
-                    self._buf = b""
-                    self._pos = 0
-                    chan.terminator = chan.terminator - lb
-                else:
-                    chan.collect_incoming_data(buf[pos:pos + term])
-                    self._pos += term
-                    chan.terminator = 0
-                    chan.found_terminator()
-            else:
-                if type(term) is not bytes:
-                    term = _as_bytes(term, "terminator")
-                index = buf.find(term, pos)
-                if index >= 0:
-                    if index > pos:
-                        chan.collect_incoming_data(buf[pos:index])
-                    # Relative to the buffer as it is now: a callback may have replaced it.
-                    self._pos += index - pos + len(term)
-                    chan.found_terminator()
-                    continue
-                keep = _held_back(buf, pos, term)
-                if not keep:
-                    chan.collect_incoming_data(buf[pos:] if pos else buf)
-                    self._buf = b""
-                    self._pos = 0
-                    continue
-                if keep != lb:
-                    chan.collect_incoming_data(buf[pos:len(buf) - keep])
-                    self._pos = max(self._pos, len(self._buf) - keep)
-                break
-        if self._pos and self._pos >= len(self._buf):
-            self._buf = b""
-            self._pos = 0
+            elif keep != lb:
+                chan.collect_incoming_data(buf[pos:len(buf) - keep])
+                self._pos = max(self._pos, len(self._buf) - keep)
+            return
 
 
 def enqueue(fifo, data, limit):

@@ -25,14 +25,13 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def cpython_test_file():
-    candidates = [
-        os.environ.get("ASYNCHAT_CPYTHON_TEST_FILE", ""),
-        os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py"),
-    ]
-    for path in candidates:
-        if path and os.path.exists(path):
-            return path
-    return None
+    configured = os.environ.get("ASYNCHAT_CPYTHON_TEST_FILE")
+    if configured:
+        if not os.path.exists(configured):
+            pytest.fail(f"ASYNCHAT_CPYTHON_TEST_FILE={configured} does not exist")
+        return configured
+    path = os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py")
+    return path if os.path.exists(path) else None
 
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's test.support is needed")

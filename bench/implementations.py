@@ -1,0 +1,48 @@
+"""The async_chat implementations a benchmark compares, each usable as a base class.
+
+"cython" and "python" are this package's class running on one engine or the
+other (the engine is chosen when a channel is made and when it sends, so the
+class is switched by a context manager); "reference" is CPython's own module.
+"""
+
+import contextlib
+import importlib
+import os
+import sys
+
+import asynchat
+import asynchat._chat
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+import reference  # noqa: E402  (tests/reference.py: loads CPython's module by path)
+
+
+def _engine(name):
+    try:
+        return importlib.import_module("asynchat._speedups" if name == "cython" else "asynchat._fallback")
+    except ImportError:
+        return None
+
+
+def available():
+    """Names of the implementations present on this interpreter, fastest expected first."""
+    names = [name for name in ("cython", "python") if _engine(name) is not None]
+    if reference.load() is not None:
+        names.append("reference")
+    return names
+
+
+def base_class(name):
+    return reference.load().async_chat if name == "reference" else asynchat.async_chat
+
+
+@contextlib.contextmanager
+def engine_for(name):
+    """Run this package's async_chat on the named engine (no-op for the reference)."""
+    saved = asynchat._chat._engine
+    if name != "reference":
+        asynchat._chat._engine = _engine(name)
+    try:
+        yield
+    finally:
+        asynchat._chat._engine = saved
