@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install this package into a fresh venv for each interpreter and run the whole test suite.
+# Install this package into a fresh venv for each interpreter and run the whole test suite
+# (tests/, plus every benchmark in bench/ once, untimed).
 #
 #   bash tests/run.sh                       # python3
 #   bash tests/run.sh /path/to/python3.13 pypy3 -- -k loopback
@@ -39,6 +40,7 @@ for py in "${interpreters[@]}"; do
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q "$repo[test]"
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
-    (cd "$repo" && "$venv/bin/pytest" "$@") || status=1
+    # bench/ runs too, each case once and untimed, so the benchmarks stay correct.
+    (cd "$repo" && "$venv/bin/pytest" tests bench --benchmark-disable "$@") || status=1
 done
 exit $status
