@@ -1,10 +1,10 @@
 """async_chat: the asyncore adapter around the engine.
 
 It owns the I/O and the overridable methods, and no parsing: received bytes go
-to the engine's `Framer`, queued output comes from the engine's
-`next_chunk`.  Every method calls the others the way CPython 3.11's does
-(``push()`` ends in ``self.initiate_send()``, which calls ``self.send()``, and
-so on), because subclasses override them and rely on that.
+to the engine's `Framer`, queued output comes from the engine's `take_chunk`.
+Every method calls the others the way CPython 3.11's does (``push()`` ends in
+``self.initiate_send()``, which calls ``self.send()``, and so on), because
+subclasses override them and rely on that.
 """
 
 import warnings
@@ -42,8 +42,17 @@ class async_chat(asyncore.dispatcher):
     use_encoding = 0
     encoding = "latin-1"
 
+    # Pushes made by the callbacks of one handle_read() are sent together when it
+    # returns (one send() per ac_out_buffer_size bytes) instead of one send() each.
+    # Set False if a callback writes with self.send() directly after push().
+    ac_defer_output = True
+
+    _ac_reading = False  # inside handle_read(), dispatching callbacks
+    _ac_deferred = 0  # initiate_send() calls put off meanwhile
+    _ac_progress = False  # the last initiate_send() sent something
+
     def __init__(self, sock=None, map=None):
-        self._framer = _engine.Framer()
+        self._framer = _engine.Framer(async_chat)
         self.incoming = []
         self.producer_fifo = deque()
         asyncore.dispatcher.__init__(self, sock, map)
@@ -97,9 +106,34 @@ class async_chat(asyncore.dispatcher):
         except OSError:
             self.handle_error()
             return
-        # When get_terminator() is ours, the engine may read the attribute directly.
-        plain = type(self).get_terminator is _GET_TERMINATOR and "get_terminator" not in self.__dict__
-        self._framer.feed(self, data, plain)
+        if self._ac_reading or not self.ac_defer_output:
+            self._framer.feed(self, data)
+            return
+        self._ac_reading = True
+        try:
+            self._framer.feed(self, data)
+        finally:
+            self._ac_reading = False
+            if self._ac_deferred:
+                self._flush_deferred()
+
+    def _flush_deferred(self):
+        """Make the initiate_send() calls that were put off, while the socket takes data.
+
+        At most as many as were put off: no more sends than the reference made,
+        and an endless producer cannot keep the loop here.
+        """
+        reading, self._ac_reading = self._ac_reading, False
+        budget, self._ac_deferred = self._ac_deferred, 0
+        try:
+            while budget and self.producer_fifo and self.connected:
+                budget -= 1
+                self._ac_progress = False
+                self.initiate_send()
+                if not self._ac_progress:
+                    break
+        finally:
+            self._ac_reading = reading
 
     def handle_write(self):
         self.initiate_send()
@@ -145,31 +179,43 @@ class async_chat(asyncore.dispatcher):
         fifo = self.producer_fifo
         if not (fifo and self.connected):
             return
-        data = _engine.next_chunk(
+        if self._ac_reading:
+            self._ac_deferred += 1
+            return
+        chunk = _engine.take_chunk(
             fifo, self.ac_out_buffer_size, self.encoding if self.use_encoding else None
         )
-        if data is None:
-            fifo.popleft()
+        if chunk is None:
             self.handle_close()
             return
-        if not data:
+        if not chunk:
             return
         try:
-            sent = self.send(data)
+            sent = self.send(chunk)
         except OSError:
+            _engine.return_unsent(fifo, chunk, 0)
             self.handle_error()
             return
-        if sent:
-            _engine.consume(fifo, sent)
+        except BaseException:
+            _engine.return_unsent(fifo, chunk, 0)
+            raise
+        _engine.return_unsent(fifo, chunk, sent)
+        self._ac_progress = sent > 0
+
+    def close(self):
+        # What callbacks pushed before closing goes out first, as it would have
+        # with the reference, which sent each push at once.
+        if self._ac_deferred:
+            self._flush_deferred()
+        asyncore.dispatcher.close(self)
 
     def discard_buffers(self):
         """Drop all unprocessed input, collected data and queued output."""
+        if self._ac_deferred:
+            self._flush_deferred()
         self._framer.replace(b"")
         self.incoming.clear()
         self.producer_fifo.clear()
-
-
-_GET_TERMINATOR = async_chat.get_terminator
 
 
 class simple_producer:

@@ -5,15 +5,18 @@ the bytes that one ``recv()`` returned and drives the consumer's callbacks
 (``get_terminator()``, ``collect_incoming_data()``, ``found_terminator()``)
 exactly as CPython 3.11's ``async_chat.handle_read()`` would.  On the output
 side three functions work on the producer fifo (a ``collections.deque`` that
-user code may also inspect and change): `enqueue`, `next_chunk` and `consume`.
+user code may also inspect and change): `enqueue` queues pushed data,
+`take_chunk` takes the next bytes to send off its front, and `return_unsent`
+puts back what the socket did not take.
 
 The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
-__all__ = ["Framer", "enqueue", "next_chunk", "consume", "find_prefix_at_end"]
+__all__ = ["Framer", "enqueue", "take_chunk", "return_unsent", "find_prefix_at_end"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+_NO_ATTRIBUTES = {}
 
 
 def _as_bytes(data, what):
@@ -59,13 +62,20 @@ class Framer:
     ``_buf[_pos:]`` is the unprocessed input (what ``async_chat.ac_in_buffer``
     shows).  Consumed input is skipped by moving ``_pos``; the reference module
     re-slices the whole buffer after every terminator, which is quadratic.
+
+    *base* is the consumer's base class.  Where a consumer uses its
+    ``get_terminator()`` (which returns ``self.terminator``) and
+    ``_collect_incoming_data()`` (which appends to ``self.incoming``) unchanged,
+    the engine does that work itself instead of calling them.
     """
 
-    __slots__ = ("_buf", "_pos")
+    __slots__ = ("_buf", "_pos", "_base_get", "_base_collect")
 
-    def __init__(self):
+    def __init__(self, base=None):
         self._buf = b""
         self._pos = 0
+        self._base_get = getattr(base, "get_terminator", None)
+        self._base_collect = getattr(base, "_collect_incoming_data", None)
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -81,17 +91,15 @@ class Framer:
         self._buf = data if type(data) is bytes else _as_bytes(data, "ac_in_buffer")
         self._pos = 0
 
-    def feed(self, chan, data, plain_terminator=False):
+    def feed(self, chan, data):
         """Append *data* and run *chan*'s callbacks over everything unprocessed.
 
-        *plain_terminator* says that ``chan.get_terminator()`` only returns
-        ``chan.terminator``, so the attribute may be read without the call.
-
         After each callback the state is re-read, so a callback may assign
-        ``ac_in_buffer`` or change the terminator (string, int or None) and the
-        next step sees it, as with the reference.  Processing stops when the
-        buffer is empty or only a prefix of the terminator is left; a step that
-        collects everything ends it, since the reference then empties the buffer.
+        ``ac_in_buffer``, rebind its methods or change the terminator (string,
+        int or None) and the next step sees it, as with the reference.
+        Processing stops when the buffer is empty or only a prefix of the
+        terminator is left; a step that collects everything ends it, since the
+        reference then empties the buffer.
         """
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -101,6 +109,13 @@ class Framer:
             else:
                 self._buf = data
             self._pos = 0
+        cls = type(chan)
+        own = getattr(chan, "__dict__", _NO_ATTRIBUTES)
+        class_get = self._base_get is not None and getattr(cls, "get_terminator", None) is self._base_get
+        class_collect = (
+            self._base_collect is not None
+            and getattr(cls, "collect_incoming_data", None) is self._base_collect
+        )
         while True:
             buf = self._buf
             pos = self._pos
@@ -110,7 +125,10 @@ class Framer:
                     self._buf = b""
                     self._pos = 0
                 return
-            term = chan.terminator if plain_terminator else chan.get_terminator()
+            if class_get and "get_terminator" not in own:
+                term = chan.terminator
+            else:
+                term = chan.get_terminator()
             if type(term) is not bytes or not term:
                 if not term:
                     # None, 0 or b"": everything is data.
@@ -125,17 +143,19 @@ class Framer:
                         self._pos = 0
                         chan.terminator = chan.terminator - lb
                         return
-                    else:
-                        chan.collect_incoming_data(buf[pos:pos + term])
-                        self._pos += term
-                        chan.terminator = 0
-                        chan.found_terminator()
+                    chan.collect_incoming_data(buf[pos:pos + term])
+                    self._pos += term
+                    chan.terminator = 0
+                    chan.found_terminator()
                     continue
                 term = _as_bytes(term, "terminator")
             index = buf.find(term, pos)
             if index >= 0:
                 if index > pos:
-                    chan.collect_incoming_data(buf[pos:index])
+                    if class_collect and "collect_incoming_data" not in own:
+                        chan.incoming.append(buf[pos:index])
+                    else:
+                        chan.collect_incoming_data(buf[pos:index])
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + len(term)
                 chan.found_terminator()
@@ -154,7 +174,8 @@ class Framer:
 def enqueue(fifo, data, limit):
     """Append bytes-like *data* to *fifo* in pieces of at most *limit* bytes.
 
-    Pieces of a bytearray are copies, so the caller may change it afterwards.
+    Pieces of bytes are memoryviews (no copy); pieces of a bytearray are
+    copies, so the caller may change it afterwards.
     """
     size = len(data)
     if size <= limit:
@@ -162,6 +183,8 @@ def enqueue(fifo, data, limit):
         return
     if limit <= 0:
         raise ValueError(f"ac_out_buffer_size must be positive, not {limit!r}")
+    if type(data) is bytes:
+        data = memoryview(data)
     fifo.extend([data[i:i + limit] for i in range(0, size, limit)])
 
 
@@ -176,63 +199,59 @@ def _as_output(data, encoding, what):
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
 
-def next_chunk(fifo, limit, encoding=None):
-    """Return the next bytes to send: at most *limit* bytes from the front of *fifo*.
+def take_chunk(fifo, limit, encoding=None):
+    """Take the next bytes to send, at most *limit* of them, off the front of *fifo*.
 
-    Gathers consecutive queued buffers and producers' ``more()`` results (each
-    result is queued before its producer, so nothing is lost if the send is
-    partial).  Empty buffers and exhausted producers are dropped.  Stops before
-    a ``None`` (close) marker.  Returns None when that marker is at the front
-    with nothing before it, and b"" when the fifo is empty.  The fifo is not
-    otherwise changed: `consume` removes what was actually sent.
+    Gathers consecutive queued buffers and the results of producers' ``more()``
+    (a producer stays at the front until it is exhausted).  Empty buffers are
+    dropped.  Stops before a ``None`` (close) marker; when that marker is at the
+    front, it is removed and None is returned.  Returns b"" when there is
+    nothing to send.  The caller hands what the socket did not take to
+    `return_unsent`.
     """
     parts = []
     size = 0
-    i = 0
-    while size < limit and i < len(fifo):
-        item = fifo[i]
-        if item is None:
-            break
-        if not isinstance(item, _BYTES_LIKE):
-            if isinstance(item, str):
-                fifo[i] = _as_output(item, encoding, "a queued item")
+    try:
+        while size < limit and fifo:
+            item = fifo[0]
+            if item is None:
+                if not parts:
+                    fifo.popleft()
+                    return None
+                break
+            if not isinstance(item, _BYTES_LIKE):
+                if isinstance(item, str):
+                    fifo[0] = _as_output(item, encoding, "a queued item")
+                    continue
+                produced = item.more()
+                if not produced:
+                    fifo.popleft()
+                    continue
+                # Queued before its producer, so an error below loses nothing.
+                fifo.appendleft(_as_output(produced, encoding, "producer.more() result"))
                 continue
-            produced = item.more()
-            if produced:
-                fifo.insert(i, _as_output(produced, encoding, "producer.more() result"))
-            else:
-                del fifo[i]
-            continue
-        n = len(item)
-        if not n:
-            del fifo[i]
-            continue
-        room = limit - size
-        if n > room:
-            if not parts and n > limit:
-                # An oversized item (from push_with_producer or more()) is split once,
-                # as push() would have done, so partial sends never re-copy its tail.
-                del fifo[0]
-                fifo.extendleft(reversed([item[j:j + limit] for j in range(0, n, limit)]))
-                continue
-            parts.append(item[:room])
-            break
-        parts.append(item)
-        size += n
-        i += 1
+            fifo.popleft()
+            n = len(item)
+            room = limit - size
+            if n > room:
+                # Views, so that an item much larger than a send is never re-copied.
+                if type(item) is not memoryview:
+                    item = memoryview(item if type(item) is bytes else bytes(item))
+                fifo.appendleft(item[room:])
+                item = item[:room]
+                n = room
+            if n:
+                parts.append(item)
+                size += n
+    except BaseException:
+        fifo.extendleft(reversed(parts))
+        raise
     if not parts:
-        return None if fifo else b""
+        return b""
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def consume(fifo, sent):
-    """Remove *sent* bytes, which `next_chunk` returned and the socket took, from *fifo*."""
-    while sent:
-        item = fifo[0]
-        n = len(item)
-        if n <= sent:
-            fifo.popleft()
-            sent -= n
-        else:
-            fifo[0] = item[sent:]
-            return
+def return_unsent(fifo, chunk, sent):
+    """Put back at the front of *fifo* the part of *chunk* after its first *sent* bytes."""
+    if sent < len(chunk):
+        fifo.appendleft(chunk[sent:] if sent else chunk)
