@@ -2,11 +2,14 @@
 
 ``ASYNCHAT_NO_EXTENSIONS`` (any value but "" or "0") forces the pure-Python
 engine; on PyPy it is the default, since the JIT beats an extension driven
-through cpyext; elsewhere the compiled engine is used when it imports.
+through cpyext; elsewhere the compiled engine is used when it imports, and an
+ImportWarning (shown by test runners and ``python -X dev``) says when it does not.
 """
 
+import importlib
 import os
 import sys
+import warnings
 
 __all__ = ["engine", "IMPLEMENTATION"]
 
@@ -18,14 +21,17 @@ def _forced_pure_python():
 def _select():
     if not _forced_pure_python() and sys.implementation.name == "cpython":
         try:
-            from . import _speedups
-        except ImportError:
-            pass
+            compiled = importlib.import_module("asynchat._speedups")
+        except ImportError as exc:
+            warnings.warn(
+                f"asynchat's compiled engine is not available ({exc}); using the slower "
+                "pure-Python engine (set ASYNCHAT_NO_EXTENSIONS=1 to choose it explicitly)",
+                ImportWarning,
+                stacklevel=2,
+            )
         else:
-            return _speedups, "cython"
-    from . import _fallback
-
-    return _fallback, "python"
+            return compiled, "cython"
+    return importlib.import_module("asynchat._fallback"), "python"
 
 
 engine, IMPLEMENTATION = _select()

@@ -137,6 +137,8 @@ class Framer:
                     self._pos = 0
                     return
                 if isinstance(term, int):
+                    if term < 0:
+                        raise ValueError(f"a byte-count terminator must not be negative, got {term}")
                     if lb < term:
                         chan.collect_incoming_data(buf[pos:] if pos else buf)
                         self._buf = b""

@@ -30,6 +30,10 @@ if [ -z "${ASYNCHAT_CPYTHON_TEST_FILE:-}" ]; then
     done
 fi
 
+# On CPython the compiled engine must build and be the one tested, unless
+# ASYNCHAT_REQUIRE_EXTENSIONS=0 is set (e.g. on a machine without a C compiler).
+require=${ASYNCHAT_REQUIRE_EXTENSIONS:-1}
+
 status=0
 for py in "${interpreters[@]}"; do
     name=$("$py" -c 'import sys; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}")')
@@ -38,7 +42,12 @@ for py in "${interpreters[@]}"; do
     rm -rf "$venv"
     "$py" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --upgrade pip
-    "$venv/bin/python" -m pip install -q "$repo[test]"
+    case "$name" in
+        cpython*) expect=$([ "$require" = 0 ] && echo "" || echo cython) ;;
+        *) expect=python ;;
+    esac
+    ASYNCHAT_REQUIRE_EXTENSIONS=$require "$venv/bin/python" -m pip install -q "$repo[test]"
+    export ASYNCHAT_EXPECT_IMPLEMENTATION=$expect
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
     # bench/ runs too, each case once and untimed, so the benchmarks stay correct.
     (cd "$repo" && "$venv/bin/pytest" tests bench --benchmark-disable "$@") || status=1

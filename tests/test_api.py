@@ -37,7 +37,10 @@ def test_fresh_channel_state(engine):
 
 
 def test_import_emits_no_deprecation_warning():
-    code = "import warnings; warnings.simplefilter('error'); import asynchat; print(asynchat.IMPLEMENTATION)"
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning); "
+        "import asynchat; print(asynchat.IMPLEMENTATION)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == asynchat.IMPLEMENTATION
@@ -75,6 +78,15 @@ def test_negative_int_terminator_is_a_value_error(engine):
     chan = asynchat.async_chat()
     with pytest.raises(ValueError, match="negative"):
         chan.set_terminator(-1)
+    chan.del_channel()
+
+
+def test_negative_count_assigned_directly_is_a_value_error_when_reading(engine):
+    chan = asynchat.async_chat()
+    chan.terminator = -3  # bypassing set_terminator()
+    chan.recv = lambda size: b"data"
+    with pytest.raises(ValueError, match="negative"):
+        chan.handle_read()
     chan.del_channel()
 
 
