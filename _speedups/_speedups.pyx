@@ -14,7 +14,9 @@ message is appended to ``self.incoming`` here, without a Python-level call.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_Append
+from cpython.object cimport PyObject, PyTypeObject
 from libc.string cimport memchr, memcmp
 
 from asynchat._fallback import _as_bytes, _as_output
@@ -24,6 +26,9 @@ __all__ = ["Framer", "enqueue", "take_chunk", "return_unsent", "find_prefix_at_e
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    # What a class attribute is, as stored (no descriptor binding); Cython itself relies on it.
+    PyObject *_PyType_Lookup(PyTypeObject *type, object name)
+    bint PyFunction_Check(PyObject *o)
 
 # Longer terminators go to bytes.find, which is linear whatever the input;
 # memchr + memcmp costs up to this many byte compares per candidate.
@@ -31,6 +36,23 @@ cdef enum:
     SHORT_TERMINATOR = 16
 
 cdef dict _NO_ATTRIBUTES = {}
+cdef PyObject *_OBJECT_GETATTRIBUTE = _PyType_Lookup(<PyTypeObject *>object, "__getattribute__")
+
+
+cdef inline PyObject *_class_attribute(type cls, str name):
+    return _PyType_Lookup(<PyTypeObject *>cls, name)
+
+
+cdef inline bint _plain_function(type cls, str name):
+    """The class defines *name* as a plain function: calling it with the instance is the method call."""
+    cdef PyObject *raw = _class_attribute(cls, name)
+    return raw != NULL and PyFunction_Check(raw)
+
+
+cdef inline bint _instance_attribute(type cls, str name):
+    """Reading *name* on an instance is a lookup in its __dict__ (no data descriptor in the way)."""
+    cdef PyObject *raw = _class_attribute(cls, name)
+    return raw == NULL or (<PyTypeObject *>(<object>raw).__class__).tp_descr_set == NULL
 
 
 cdef inline Py_ssize_t _find(const char *buf, Py_ssize_t start, Py_ssize_t end,
@@ -128,8 +150,10 @@ cdef class Framer:
         cdef bytes term_bytes
         cdef Py_ssize_t pos, n, lb, index, m, keep, count
         cdef const char *p
+        cdef PyObject *found
         cdef dict own
-        cdef bint class_get, class_collect
+        cdef type cls = type(chan)
+        cdef bint usual, class_get, class_collect, call_found, read_terminator, read_incoming
 
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -139,13 +163,21 @@ cdef class Framer:
             else:
                 self._buf = data
             self._pos = 0
-        cls = type(chan)
+
+        # What the channel's class does, looked up once per recv.  Per message,
+        # only the instance's own attributes are checked (callbacks may rebind
+        # methods on the instance, as state-machine servers do).
         attributes = getattr(chan, "__dict__", None)
-        own = attributes if type(attributes) is dict else _NO_ATTRIBUTES
+        usual = type(attributes) is dict and _class_attribute(cls, "__getattribute__") == _OBJECT_GETATTRIBUTE
+        own = attributes if usual else _NO_ATTRIBUTES
         class_get = (self._base_get is not None
                      and getattr(cls, "get_terminator", None) is self._base_get)
-        class_collect = (self._base_collect is not None
+        class_collect = (usual and self._base_collect is not None
                          and getattr(cls, "collect_incoming_data", None) is self._base_collect)
+        call_found = usual and _plain_function(cls, "found_terminator")
+        read_terminator = usual and _instance_attribute(cls, "terminator")
+        read_incoming = usual and _instance_attribute(cls, "incoming")
+
         while True:
             buf = self._buf
             pos = self._pos
@@ -157,7 +189,8 @@ cdef class Framer:
                 return
             p = PyBytes_AS_STRING(buf)
             if class_get and "get_terminator" not in own:
-                term = chan.terminator
+                found = PyDict_GetItem(own, "terminator") if read_terminator else NULL
+                term = <object>found if found != NULL else chan.terminator
             else:
                 term = chan.get_terminator()
             if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
@@ -189,7 +222,8 @@ cdef class Framer:
                 if index > pos:
                     piece = PyBytes_FromStringAndSize(p + pos, index - pos)
                     if class_collect and "collect_incoming_data" not in own:
-                        incoming = chan.incoming
+                        found = PyDict_GetItem(own, "incoming") if read_incoming else NULL
+                        incoming = <object>found if found != NULL else chan.incoming
                         if type(incoming) is list:
                             PyList_Append(incoming, piece)
                         else:
@@ -198,7 +232,11 @@ cdef class Framer:
                         chan.collect_incoming_data(piece)
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + m
-                chan.found_terminator()
+                if call_found and "found_terminator" not in own:
+                    # The class's own function, called as the method call would (no bound method).
+                    (<object>_class_attribute(cls, "found_terminator"))(chan)
+                else:
+                    chan.found_terminator()
                 continue
             keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
             if not keep:
