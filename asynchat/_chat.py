@@ -147,7 +147,11 @@ class async_chat(asyncore.dispatcher):
             raise TypeError(
                 f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}"
             )
-        _engine.enqueue(self.producer_fifo, data, self.ac_out_buffer_size)
+        limit = self.ac_out_buffer_size
+        if len(data) <= limit:
+            self.producer_fifo.append(data)  # the common case, without a call into the engine
+        else:
+            _engine.enqueue(self.producer_fifo, data, limit)
         self.initiate_send()
 
     def push_with_producer(self, producer):
@@ -176,11 +180,11 @@ class async_chat(asyncore.dispatcher):
         self.producer_fifo.append(None)
 
     def initiate_send(self):
-        fifo = self.producer_fifo
-        if not (fifo and self.connected):
-            return
         if self._ac_reading:
             self._ac_deferred += 1
+            return
+        fifo = self.producer_fifo
+        if not (fifo and self.connected):
             return
         chunk = _engine.take_chunk(
             fifo, self.ac_out_buffer_size, self.encoding if self.use_encoding else None

@@ -46,3 +46,8 @@ def engine_for(name):
         yield
     finally:
         asynchat._chat._engine = saved
+
+
+def asyncore_of(base):
+    """The asyncore module that *base* (an async_chat class) is built on."""
+    return sys.modules[base.__mro__[1].__module__]

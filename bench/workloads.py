@@ -15,6 +15,8 @@ implementation and would hide the framing.
 
 import itertools
 
+from scale import scaled
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -37,18 +39,18 @@ class Workload:
 
 def lines(name, line_size, recv_size, total=8 * MIB):
     line = b"x" * (line_size - 2) + b"\r\n"
-    return Workload(name, chunked(line * (total // line_size), recv_size), b"\r\n")
+    return Workload(name, chunked(line * scaled(total // line_size), recv_size), b"\r\n")
 
 
-def smtp_bodies(recv_size=4093, bodies=400):
+def smtp_bodies(recv_size=4093, bodies=3000):
     """DATA bodies ended by CRLF.CRLF; an odd recv size splits the terminator often."""
     body = b"".join(b"Line %d of the message body, ordinary text.\r\n" % i for i in range(60))
-    return Workload("smtp-bodies", chunked((body + b".\r\n") * bodies, recv_size), b"\r\n.\r\n")
+    return Workload("smtp-bodies", chunked((body + b".\r\n") * scaled(bodies), recv_size), b"\r\n.\r\n")
 
 
 def length_prefixed(records=40000, recv_size=64 * KIB):
     """A line holding a length, then that many raw bytes: the terminator switches every message."""
-    payloads = [b"r" * (20 + i % 200) for i in range(records)]
+    payloads = [b"r" * (20 + i % 200) for i in range(scaled(records))]
     stream = b"".join(b"%d\r\n%s" % (len(p), p) for p in payloads)
     lengths = itertools.cycle(len(p) for p in payloads)
 
@@ -61,7 +63,7 @@ def length_prefixed(records=40000, recv_size=64 * KIB):
 
 
 def one_large_message(size=64 * MIB, recv_size=64 * KIB):
-    return Workload("64MiB-message", chunked(b"m" * size + b"\r\n", recv_size), b"\r\n",
+    return Workload("64MiB-message", chunked(b"m" * scaled(size) + b"\r\n", recv_size), b"\r\n",
                     unit="byte", stream=True)
 
 
