@@ -50,6 +50,6 @@ for py in "${interpreters[@]}"; do
     export ASYNCHAT_EXPECT_IMPLEMENTATION=$expect
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
     # bench/ runs too, each case once and untimed, so the benchmarks stay correct.
-    (cd "$repo" && "$venv/bin/pytest" tests bench --benchmark-disable "$@") || status=1
+    (cd "$repo" && ASYNCHAT_BENCH_SCALE=${ASYNCHAT_BENCH_SCALE:-0.02} "$venv/bin/pytest" tests bench --benchmark-disable "$@") || status=1
 done
 exit $status
