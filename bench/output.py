@@ -14,18 +14,20 @@ MIB = 1024 * 1024
 
 
 class Response:
-    def __init__(self, name, pieces):
+    def __init__(self, name, pieces, unit):
         self.name = name
         self.pieces = pieces  # what found_terminator() pushes, in order
         self.size = sum(map(len, pieces))
+        self.unit = unit  # rates count pushes ("push") or bytes ("byte")
+        self.count = len(pieces) if unit == "push" else self.size
 
 
 def many_small_pushes():
-    return Response("1M-pushes-of-32B", [b"%031d\n" % i for i in range(scaled(1_000_000))])
+    return Response("1M-pushes-of-32B", [b"%031d\n" % i for i in range(scaled(1_000_000))], "push")
 
 
 def one_large_push():
-    return Response("one-256MiB-push", [b"p" * scaled(256 * MIB)])
+    return Response("one-256MiB-push", [b"p" * scaled(256 * MIB)], "byte")
 
 
 def responder(base, response):

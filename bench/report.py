@@ -1,12 +1,17 @@
 """Run the benchmark suites and print a comparison of the implementations.
 
-    python bench/report.py                 # every suite
+    python bench/report.py                 # every suite (about 5 minutes)
     python bench/report.py -k framing      # a subset (a pytest -k expression)
 
-pytest-benchmark measures each case (progress is printed as it goes); the raw
-numbers are saved in bench/results/latest.json and the comparison (rates, and
-each implementation's speed relative to CPython's own module) is printed and
-written to bench/results/report.md.
+pytest-benchmark measures each case, printing a line per case as it goes.  The
+raw numbers are saved in bench/results/latest.json; the comparison is printed
+and written to bench/results/report.md, with a chart in bench/results/report.png
+when matplotlib is installed.
+
+Each cell is a rate (the median round) and, in brackets, how many times
+CPython's own module ("reference") that is.  "floor" is the same callbacks
+with the messages cut by bytes.split and no framing logic; "raw-echo" is a
+server that echoes bytes without framing: the load client's own ceiling.
 """
 
 import argparse
@@ -19,14 +24,14 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-ORDER = ["cython", "python", "reference"]
+ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "asyncio-streams", "raw-echo"]
+UNITS = {"msg": (1e6, "M msg/s"), "line": (1e6, "M lines/s"), "push": (1e6, "M pushes/s"), "byte": (1e9, "GB/s")}
 
 
 def run_suites(json_path, select):
     command = [
         sys.executable, "-m", "pytest", HERE, "-v", "-p", "no:cacheprovider",
-        "--benchmark-only", f"--benchmark-json={json_path}", "--benchmark-disable-gc",
-        "--benchmark-columns=median,rounds",
+        "--benchmark-only", f"--benchmark-json={json_path}", "--benchmark-columns=median,rounds",
     ]
     if select:
         command += ["-k", select]
@@ -34,38 +39,85 @@ def run_suites(json_path, select):
     subprocess.run(command, check=True, cwd=HERE)
 
 
-def format_rate(rate, unit):
-    if unit == "byte":
-        return f"{rate / 1e9:7.2f} GB/s"
-    return f"{rate / 1e6:7.2f} M {unit}/s"
-
-
-def comparison(benchmarks):
-    """Rows of (workload, implementation, rate text, ratio to the reference) from pytest-benchmark JSON."""
-    by_workload = defaultdict(dict)
-    units = {}
+def collect(benchmarks):
+    """{workload: {implementation: (rate, extra_info)}} from pytest-benchmark's JSON, in run order."""
+    table = defaultdict(dict)
     for bench in benchmarks:
         info = bench["extra_info"]
-        rate = info["count"] / bench["stats"]["median"]
-        by_workload[info["workload"]][info["implementation"]] = rate
-        units[info["workload"]] = info["unit"]
-    rows = []
-    for workload, rates in by_workload.items():
-        reference = rates.get("reference")
-        for name in sorted(rates, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
-            ratio = f"{rates[name] / reference:5.2f}x" if reference else "   n/a"
-            rows.append((workload, name, format_rate(rates[name], units[workload]), ratio))
-    return rows
+        table[info["workload"]][info["implementation"]] = (info["count"] / bench["stats"]["median"], info)
+    return table
 
 
-def render(rows, machine):
-    header = ("workload", "implementation", "rate (median)", "vs reference")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
-    out = [f"asynchat benchmark report — {machine}", "", line(header),
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+def columns(table):
+    present = {name for rates in table.values() for name in rates}
+    return [name for name in ORDER if name in present] + sorted(present - set(ORDER))
+
+
+def render(table, machine):
+    names = columns(table)
+    header = ["workload", "unit"] + names
+    rows, notes = [], []
+    for workload, rates in table.items():
+        unit = next(iter(rates.values()))[1]["unit"]
+        scale, label = UNITS[unit]
+        reference = rates.get("reference", (None,))[0]
+        row = [workload, label]
+        for name in names:
+            if name not in rates:
+                row.append("")
+                continue
+            rate = rates[name][0]
+            cell = f"{rate / scale:.2f}"
+            if reference and name != "reference":
+                cell += f" ({rate / reference:.1f}x)"
+            row.append(cell)
+        rows.append(row)
+        if "cython" in rates and "floor" in rates:
+            notes.append(f"- {workload}: the compiled engine runs at "
+                         f"{rates['floor'][0] / rates['cython'][0]:.2f}x the floor's time")
+        sends = {n: r[1]["sends"] for n, r in rates.items() if "sends" in r[1]}
+        if sends:
+            notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    out = [f"# asynchat benchmark report", "", f"{machine}", "",
+           "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference).", "",
+           line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
+    if notes:
+        out += ["", *notes]
     return "\n".join(out) + "\n"
+
+
+def chart(table, path):
+    """Speed relative to the reference, per workload and implementation (log scale)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in columns(table) if n not in ("reference", "floor")]
+    workloads = [w for w, rates in table.items() if "reference" in rates]
+    if not workloads:
+        return None
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(workloads) * max(2, len(names)) / 2 + 1.5))
+    height = 0.8 / len(names)
+    for i, name in enumerate(names):
+        ys = [j + i * height for j in range(len(workloads))]
+        xs = [table[w][name][0] / table[w]["reference"][0] if name in table[w] else 0 for w in workloads]
+        ax.barh(ys, xs, height=height, label=name)
+    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(workloads))], workloads)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xlabel("speed relative to CPython's own asynchat (log scale; 1 = reference)")
+    ax.legend(loc="lower right")
+    ax.set_title(f"asynchat on {platform.python_implementation()} {platform.python_version()}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
 
 
 def main(argv=None):
@@ -76,14 +128,21 @@ def main(argv=None):
     json_path = os.path.join(RESULTS, "latest.json")
     run_suites(json_path, args.select)
     with open(json_path) as f:
-        benchmarks = json.load(f)["benchmarks"]
-    machine = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
-    table = render(comparison(benchmarks), machine)
+        table = collect(json.load(f)["benchmarks"])
+    machine = (f"{platform.python_implementation()} {platform.python_version()} on "
+               f"{platform.machine()}, {os.cpu_count()} cores")
+    report = render(table, machine)
     with open(os.path.join(RESULTS, "report.md"), "w") as f:
-        f.write(table)
+        f.write(report)
     print()
-    print(table)
-    print(f"(raw numbers: {json_path}; this table: {os.path.join(RESULTS, 'report.md')})")
+    print(report)
+    picture = chart(table, os.path.join(RESULTS, "report.png"))
+    print(f"raw numbers: {json_path}")
+    print(f"this table:  {os.path.join(RESULTS, 'report.md')}")
+    if picture:
+        print(f"chart:       {picture}")
+    else:
+        print("chart:       skipped (pip install matplotlib)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def test_output_to_a_taker(benchmark, implementation, response):
         benchmark.group = f"output {response.name}"
         benchmark.extra_info.update(
             workload=response.name, implementation=implementation, sends=sends,
-            unit="byte", count=response.size,
+            unit=response.unit, count=response.count,
         )
         assert benchmark.pedantic(drain_to_taker, args=(base, response), rounds=3, iterations=1) == sends
 
@@ -30,7 +30,7 @@ def test_output_over_a_socketpair(benchmark, implementation, response):
         benchmark.group = f"output {response.name} socketpair"
         benchmark.extra_info.update(
             workload=f"{response.name}/socketpair", implementation=implementation,
-            unit="byte", count=response.size,
+            unit=response.unit, count=response.count,
         )
         received = benchmark.pedantic(drain_to_socketpair, args=(base, response), rounds=3, iterations=1)
         assert received == response.size
