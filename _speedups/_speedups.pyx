@@ -153,7 +153,7 @@ cdef class Framer:
         cdef PyObject *found
         cdef dict own
         cdef type cls = type(chan)
-        cdef bint usual, class_get, class_collect, call_found, read_terminator, read_incoming
+        cdef bint usual, class_get, class_collect, read_terminator, read_incoming
 
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -164,9 +164,10 @@ cdef class Framer:
                 self._buf = data
             self._pos = 0
 
-        # What the channel's class does, looked up once per recv.  Per message,
-        # only the instance's own attributes are checked (callbacks may rebind
-        # methods on the instance, as state-machine servers do).
+        # What the channel's class does, looked up once per recv (a class changed
+        # by a callback is seen from the next recv on).  Per message, only the
+        # instance's own attributes are checked: callbacks may rebind methods on
+        # the instance, as state-machine servers do.
         attributes = getattr(chan, "__dict__", None)
         usual = type(attributes) is dict and _class_attribute(cls, "__getattribute__") == _OBJECT_GETATTRIBUTE
         own = attributes if usual else _NO_ATTRIBUTES
@@ -174,7 +175,8 @@ cdef class Framer:
                      and getattr(cls, "get_terminator", None) is self._base_get)
         class_collect = (usual and self._base_collect is not None
                          and getattr(cls, "collect_incoming_data", None) is self._base_collect)
-        call_found = usual and _plain_function(cls, "found_terminator")
+        found_function = <object>_class_attribute(cls, "found_terminator") if (
+            usual and _plain_function(cls, "found_terminator")) else None
         read_terminator = usual and _instance_attribute(cls, "terminator")
         read_incoming = usual and _instance_attribute(cls, "incoming")
 
@@ -232,9 +234,9 @@ cdef class Framer:
                         chan.collect_incoming_data(piece)
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + m
-                if call_found and "found_terminator" not in own:
+                if found_function is not None and "found_terminator" not in own:
                     # The class's own function, called as the method call would (no bound method).
-                    (<object>_class_attribute(cls, "found_terminator"))(chan)
+                    found_function(chan)
                 else:
                     chan.found_terminator()
                 continue
