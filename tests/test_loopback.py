@@ -24,8 +24,8 @@ def sock_map():
     close_all(m)
 
 
-class LineEcho(asynchat.async_chat):
-    """Echoes every line back, newline-terminated."""
+class LineServer(asynchat.async_chat):
+    """A server-side channel reading lines; take_message() returns what was collected."""
 
     def __init__(self, sock, sock_map):
         asynchat.async_chat.__init__(self, sock, sock_map)
@@ -35,9 +35,17 @@ class LineEcho(asynchat.async_chat):
     def collect_incoming_data(self, data):
         self.parts.append(data)
 
-    def found_terminator(self):
-        self.push(b"".join(self.parts) + b"\n")
+    def take_message(self):
+        message = b"".join(self.parts)
         self.parts = []
+        return message
+
+
+class LineEcho(LineServer):
+    """Echoes every line back, newline-terminated."""
+
+    def found_terminator(self):
+        self.push(self.take_message() + b"\n")
 
 
 def test_lines_and_empty_lines_echo(engine, use_poll, sock_map):
@@ -59,20 +67,11 @@ def test_bytes_bytearray_and_memoryview_pushes(engine, use_poll, sock_map):
     assert client.messages == [b"bytes", b"bytearray", b"memoryview"]
 
 
-class LengthPrefixed(asynchat.async_chat):
+class LengthPrefixed(LineServer):
     """Reads "<n>\\n" then n raw bytes, and answers with the record's SHA-256 as a line."""
 
-    def __init__(self, sock, sock_map):
-        asynchat.async_chat.__init__(self, sock, sock_map)
-        self.parts = []
-        self.set_terminator(b"\n")
-
-    def collect_incoming_data(self, data):
-        self.parts.append(data)
-
     def found_terminator(self):
-        data = b"".join(self.parts)
-        self.parts = []
+        data = self.take_message()
         if isinstance(self.get_terminator(), int):
             self.push(hashlib.sha256(data).hexdigest().encode() + b"\n")
             self.set_terminator(b"\n")
