@@ -6,7 +6,7 @@ engine in use: "cython" (the compiled ``asynchat._speedups``) or "python".
 """
 
 from ._chat import async_chat, simple_producer
-from ._engine import IMPLEMENTATION, engine as _engine
+from ._engine import IMPLEMENTATION, engine as _engine  # noqa: F401  (IMPLEMENTATION is public)
 
 __all__ = ["async_chat", "simple_producer", "find_prefix_at_end"]
 __version__ = "0.1.0"

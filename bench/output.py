@@ -92,7 +92,7 @@ def drain_to_socketpair(base, response):
 
     sock_map = {}
     ours, theirs = socket.socketpair()
-    writer = responder(base, response)(ours, sock_map)
+    responder(base, response)(ours, sock_map)  # the map keeps it
     reader = Reader(theirs, map=sock_map)
     theirs.sendall(b"GO\n")
     while reader.received < response.size:

@@ -80,7 +80,7 @@ def render(table, machine):
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-    out = [f"# asynchat benchmark report", "", f"{machine}", "",
+    out = ["# asynchat benchmark report", "", f"{machine}", "",
            "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference).", "",
            line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]

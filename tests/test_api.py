@@ -1,7 +1,6 @@
 """The public surface, its defaults, and clear errors for bad input."""
 
 import errno
-import os
 import signal
 import subprocess
 import sys
