@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#interpreters[@]} -gt 0 ] || interpreters=(python3)
 
-# CPython 3.11's own test_asynchat.py, for interpreters whose stdlib lacks it (3.12+).
+# CPython 3.11's own test_asynchat.py, for interpreters whose stdlib lacks one (3.12+).
 if [ -z "${ASYNCHAT_CPYTHON_TEST_FILE:-}" ]; then
     for py311 in python3.11 "$(pyenv prefix 3.11 2>/dev/null)/bin/python3.11"; do
         if file=$("$py311" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py"))' 2>/dev/null) && [ -f "$file" ]; then

@@ -1,8 +1,9 @@
-"""CPython 3.11's own test_asynchat.py, run unchanged against this package, per engine.
+"""CPython's own test_asynchat.py, run unchanged against this package, per engine.
 
-The file is used where it lies (never copied): the running interpreter's
-stdlib ``test/`` folder up to 3.11, or the path in ASYNCHAT_CPYTHON_TEST_FILE
-(tests/run points it at the pyenv 3.11 copy for 3.12+).
+The file is used where it lies (never copied): the running interpreter's own
+stdlib ``test/`` folder where it has one (CPython up to 3.11, whose asynchat
+is the same code throughout), else the path in ASYNCHAT_CPYTHON_TEST_FILE
+(tests/run.sh points it at the pyenv 3.11 copy, for 3.12+).
 """
 
 import os
@@ -25,13 +26,13 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def cpython_test_file():
+    own = os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py")
+    if os.path.exists(own):
+        return own
     configured = os.environ.get("ASYNCHAT_CPYTHON_TEST_FILE")
-    if configured:
-        if not os.path.exists(configured):
-            pytest.fail(f"ASYNCHAT_CPYTHON_TEST_FILE={configured} does not exist")
-        return configured
-    path = os.path.join(sysconfig.get_path("stdlib"), "test", "test_asynchat.py")
-    return path if os.path.exists(path) else None
+    if configured and not os.path.exists(configured):
+        pytest.fail(f"ASYNCHAT_CPYTHON_TEST_FILE={configured} does not exist")
+    return configured or None
 
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's test.support is needed")
