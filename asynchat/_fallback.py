@@ -36,10 +36,7 @@ def find_prefix_at_end(haystack, needle):
         # The reference module answers -1 here; kept for exact compatibility.
         haystack.endswith(needle)  # same TypeError as the reference for mixed types
         return -1
-    for length in range(len(needle) - 1, 0, -1):
-        if haystack.endswith(needle[:length]):
-            return length
-    return 0
+    return _held_back(haystack, 0, needle)
 
 
 def _held_back(buf, start, term):
