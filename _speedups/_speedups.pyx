@@ -119,12 +119,14 @@ cdef class Framer:
 
     cdef bytes _buf
     cdef Py_ssize_t _pos
+    cdef Py_ssize_t _taken  # where the bytes handed to the running callback end
     cdef object _base_get
     cdef object _base_collect
 
     def __init__(self, base=None):
         self._buf = b""
         self._pos = 0
+        self._taken = 0
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -132,13 +134,19 @@ cdef class Framer:
         """The bytes received but not yet handed to the consumer."""
         if self._pos:
             self._buf = self._buf[self._pos:] if self._pos < PyBytes_GET_SIZE(self._buf) else b""
+            self._taken -= self._pos
             self._pos = 0
         return self._buf
+
+    def pending(self):
+        """Whether received input waits to be framed after what the running callback was given."""
+        return PyBytes_GET_SIZE(self._buf) > max(self._pos, self._taken)
 
     def replace(self, data):
         """Make *data* the unprocessed input (``ac_in_buffer = data``)."""
         self._buf = data if type(data) is bytes else _as_bytes(data, "ac_in_buffer")
         self._pos = 0
+        self._taken = 0
 
     cdef inline void _clear(self):
         self._buf = b""
@@ -163,6 +171,7 @@ cdef class Framer:
             else:
                 self._buf = data
             self._pos = 0
+            self._taken = 0
 
         # What the channel's class does, looked up once per recv (a class changed
         # by a callback is seen from the next recv on).  Per message, only the
@@ -171,7 +180,7 @@ cdef class Framer:
         attributes = getattr(chan, "__dict__", None)
         usual = type(attributes) is dict and _class_attribute(cls, "__getattribute__") == _OBJECT_GETATTRIBUTE
         own = attributes if usual else _NO_ATTRIBUTES
-        class_get = (self._base_get is not None
+        class_get = (usual and self._base_get is not None
                      and getattr(cls, "get_terminator", None) is self._base_get)
         class_collect = (usual and self._base_collect is not None
                          and getattr(cls, "collect_incoming_data", None) is self._base_collect)
@@ -198,16 +207,19 @@ cdef class Framer:
             if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
                 if not term:
                     # None, 0 or b"": everything is data.
+                    self._taken = n
                     chan.collect_incoming_data(buf[pos:] if pos else buf)
                     self._clear()
                     return
                 if isinstance(term, int):
                     count = _byte_count(term)
                     if lb < count:
+                        self._taken = n
                         chan.collect_incoming_data(buf[pos:] if pos else buf)
                         self._clear()
                         chan.terminator = chan.terminator - lb
                         return
+                    self._taken = pos + count
                     chan.collect_incoming_data(PyBytes_FromStringAndSize(p + pos, count))
                     self._pos += count
                     chan.terminator = 0
@@ -231,6 +243,7 @@ cdef class Framer:
                         else:
                             incoming.append(piece)
                     else:
+                        self._taken = index + m
                         chan.collect_incoming_data(piece)
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + m
@@ -242,9 +255,11 @@ cdef class Framer:
                 continue
             keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
             if not keep:
+                self._taken = n
                 chan.collect_incoming_data(buf[pos:] if pos else buf)
                 self._clear()
             elif keep != lb:
+                self._taken = n - keep
                 chan.collect_incoming_data(PyBytes_FromStringAndSize(p + pos, lb - keep))
                 n = PyBytes_GET_SIZE(self._buf) - keep
                 if self._pos < n:
@@ -287,7 +302,7 @@ def take_chunk(fifo, Py_ssize_t limit, encoding=None):
                     popleft()
                     return None
                 break
-            if type(item) is not bytes and not isinstance(item, (bytearray, memoryview)):
+            if not isinstance(item, (bytes, bytearray, memoryview)):
                 if isinstance(item, str):
                     fifo[0] = _as_output(item, encoding, "a queued item")
                     continue

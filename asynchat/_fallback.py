@@ -59,6 +59,8 @@ class Framer:
     ``_buf[_pos:]`` is the unprocessed input (what ``async_chat.ac_in_buffer``
     shows).  Consumed input is skipped by moving ``_pos``; the reference module
     re-slices the whole buffer after every terminator, which is quadratic.
+    ``_taken`` is where the bytes handed to the running callback end (with
+    their terminator): input from there on waits to be framed (`pending`).
 
     *base* is the consumer's base class.  Where a consumer uses its
     ``get_terminator()`` (which returns ``self.terminator``) and
@@ -66,11 +68,12 @@ class Framer:
     the engine does that work itself instead of calling them.
     """
 
-    __slots__ = ("_buf", "_pos", "_base_get", "_base_collect")
+    __slots__ = ("_buf", "_pos", "_taken", "_base_get", "_base_collect")
 
     def __init__(self, base=None):
         self._buf = b""
         self._pos = 0
+        self._taken = 0
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -81,12 +84,21 @@ class Framer:
             # Compact, so that reading it again without progress costs nothing.
             self._buf = self._buf[pos:]
             self._pos = 0
+            self._taken -= pos
         return self._buf
+
+    def pending(self):
+        """Whether received input waits to be framed after what the running callback was given.
+
+        The output rule asks it: a push made while it is false goes out at once.
+        """
+        return len(self._buf) > max(self._pos, self._taken)
 
     def replace(self, data):
         """Make *data* the unprocessed input (``ac_in_buffer = data``)."""
         self._buf = data if type(data) is bytes else _as_bytes(data, "ac_in_buffer")
         self._pos = 0
+        self._taken = 0
 
     def feed(self, chan, data):
         """Append *data* and run *chan*'s callbacks over everything unprocessed.
@@ -106,11 +118,21 @@ class Framer:
             else:
                 self._buf = data
             self._pos = 0
+            self._taken = 0
         cls = type(chan)
-        own = getattr(chan, "__dict__", _NO_ATTRIBUTES)
-        class_get = self._base_get is not None and getattr(cls, "get_terminator", None) is self._base_get
+        own = getattr(chan, "__dict__", None)
+        # The short cuts skip a method lookup, so only where nothing can observe it.
+        usual = type(own) is dict and cls.__getattribute__ is object.__getattribute__
+        if not usual:
+            own = _NO_ATTRIBUTES
+        class_get = (
+            usual
+            and self._base_get is not None
+            and getattr(cls, "get_terminator", None) is self._base_get
+        )
         class_collect = (
-            self._base_collect is not None
+            usual
+            and self._base_collect is not None
             and getattr(cls, "collect_incoming_data", None) is self._base_collect
         )
         while True:
@@ -129,6 +151,7 @@ class Framer:
             if type(term) is not bytes or not term:
                 if not term:
                     # None, 0 or b"": everything is data.
+                    self._taken = len(buf)
                     chan.collect_incoming_data(buf[pos:] if pos else buf)
                     self._buf = b""
                     self._pos = 0
@@ -137,11 +160,13 @@ class Framer:
                     if term < 0:
                         raise ValueError(f"a byte-count terminator must not be negative, got {term}")
                     if lb < term:
+                        self._taken = len(buf)
                         chan.collect_incoming_data(buf[pos:] if pos else buf)
                         self._buf = b""
                         self._pos = 0
                         chan.terminator = chan.terminator - lb
                         return
+                    self._taken = pos + term
                     chan.collect_incoming_data(buf[pos:pos + term])
                     self._pos += term
                     chan.terminator = 0
@@ -150,21 +175,25 @@ class Framer:
                 term = _as_bytes(term, "terminator")
             index = buf.find(term, pos)
             if index >= 0:
+                end = index + len(term)
                 if index > pos:
                     if class_collect and "collect_incoming_data" not in own:
                         chan.incoming.append(buf[pos:index])
                     else:
+                        self._taken = end
                         chan.collect_incoming_data(buf[pos:index])
                 # Relative to the buffer as it is now: a callback may have replaced it.
-                self._pos += index - pos + len(term)
+                self._pos += end - pos
                 chan.found_terminator()
                 continue
             keep = _held_back(buf, pos, term)
             if not keep:
+                self._taken = len(buf)
                 chan.collect_incoming_data(buf[pos:] if pos else buf)
                 self._buf = b""
                 self._pos = 0
             elif keep != lb:
+                self._taken = len(buf) - keep
                 chan.collect_incoming_data(buf[pos:len(buf) - keep])
                 self._pos = max(self._pos, len(self._buf) - keep)
             return
