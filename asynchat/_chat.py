@@ -42,14 +42,15 @@ class async_chat(asyncore.dispatcher):
     use_encoding = 0
     encoding = "latin-1"
 
-    # Pushes made by the callbacks of one handle_read() are sent together when it
-    # returns (one send() per ac_out_buffer_size bytes) instead of one send() each.
-    # Set False if a callback writes with self.send() directly after push().
+    # While the peer pipelines (more received input waits to be framed), pushes
+    # are queued and leave together, in one send() per ac_out_buffer_size bytes,
+    # with the next push made once that input is used up or when handle_read()
+    # returns.  Any other push is sent at once, as the reference does.  False:
+    # one send() per push, always.
     ac_defer_output = True
 
     _ac_reading = False  # inside handle_read(), dispatching callbacks
     _ac_deferred = 0  # initiate_send() calls put off meanwhile
-    _ac_progress = False  # the last initiate_send() sent something
 
     def __init__(self, sock=None, map=None):
         self._framer = _engine.Framer(async_chat)
@@ -115,25 +116,17 @@ class async_chat(asyncore.dispatcher):
         finally:
             self._ac_reading = False
             if self._ac_deferred:
-                self._flush_deferred()
+                if self._in_service():
+                    # One call carries the put-off ones (see initiate_send).
+                    self._ac_deferred -= 1
+                    self.initiate_send()
+                else:
+                    # Closed or taken out of its map by a callback: not ours to send.
+                    self._ac_deferred = 0
 
-    def _flush_deferred(self):
-        """Make the initiate_send() calls that were put off, while the socket takes data.
-
-        At most as many as were put off: no more sends than the reference made,
-        and an endless producer cannot keep the loop here.
-        """
-        reading, self._ac_reading = self._ac_reading, False
-        budget, self._ac_deferred = self._ac_deferred, 0
-        try:
-            while budget and self.producer_fifo and self.connected:
-                budget -= 1
-                self._ac_progress = False
-                self.initiate_send()
-                if not self._ac_progress:
-                    break
-        finally:
-            self._ac_reading = reading
+    def _in_service(self):
+        """Connected and, if it has a socket, still in its map."""
+        return self.connected and (self.socket is None or self._map.get(self._fileno) is self)
 
     def handle_write(self):
         self.initiate_send()
@@ -180,43 +173,71 @@ class async_chat(asyncore.dispatcher):
         self.producer_fifo.append(None)
 
     def initiate_send(self):
-        if self._ac_reading:
-            self._ac_deferred += 1
+        if self._ac_reading and self._framer.pending():
+            self._ac_deferred += 1  # the peer is pipelining: gather
             return
+        # One send() per call, as the reference, plus one per call put off.
+        rounds = 1 + self._ac_deferred
+        self._ac_deferred = 0
+        self._send_chunks(rounds, may_close=True)
+
+    def _send_chunks(self, rounds, may_close):
+        """Send up to *rounds* chunks of queued output, while the socket takes some of each.
+
+        A close marker (None) at the front of the queue closes the channel only
+        in the first round, when *may_close*: a round that stands for a put-off
+        push sends data, as that push would have.
+        """
         fifo = self.producer_fifo
-        if not (fifo and self.connected):
-            return
-        chunk = _engine.take_chunk(
-            fifo, self.ac_out_buffer_size, self.encoding if self.use_encoding else None
-        )
-        if chunk is None:
-            self.handle_close()
-            return
-        if not chunk:
-            return
-        try:
-            sent = self.send(chunk)
-        except OSError:
-            _engine.return_unsent(fifo, chunk, 0)
-            self.handle_error()
-            return
-        except BaseException:
-            _engine.return_unsent(fifo, chunk, 0)
-            raise
-        _engine.return_unsent(fifo, chunk, sent)
-        self._ac_progress = sent > 0
+        limit = self.ac_out_buffer_size
+        encoding = self.encoding if self.use_encoding else None
+        while rounds and fifo and self.connected:
+            if fifo[0] is None and not may_close:
+                return
+            may_close = False
+            rounds -= 1
+            chunk = _engine.take_chunk(fifo, limit, encoding)
+            if chunk is None:
+                self.handle_close()
+                return
+            if not chunk:
+                return
+            try:
+                sent = self.send(chunk) or 0  # the reference takes any false result as 0
+            except OSError:
+                _engine.return_unsent(fifo, chunk, 0)
+                self.handle_error()
+                return
+            except BaseException:
+                _engine.return_unsent(fifo, chunk, 0)
+                raise
+            _engine.return_unsent(fifo, chunk, sent)
+            if not sent:
+                return
+
+    def _send_deferred(self):
+        """Send what put-off pushes queued, without calling initiate_send().
+
+        For close(), del_channel() and discard_buffers() inside a callback: the
+        reference had sent each of those pushes already.
+        """
+        rounds, self._ac_deferred = self._ac_deferred, 0
+        self._send_chunks(rounds, may_close=False)
 
     def close(self):
-        # What callbacks pushed before closing goes out first, as it would have
-        # with the reference, which sent each push at once.
         if self._ac_deferred:
-            self._flush_deferred()
+            self._send_deferred()
         asyncore.dispatcher.close(self)
+
+    def del_channel(self, map=None):
+        if self._ac_deferred:
+            self._send_deferred()
+        asyncore.dispatcher.del_channel(self, map)
 
     def discard_buffers(self):
         """Drop all unprocessed input, collected data and queued output."""
         if self._ac_deferred:
-            self._flush_deferred()
+            self._send_deferred()
         self._framer.replace(b"")
         self.incoming.clear()
         self.producer_fifo.clear()
