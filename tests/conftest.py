@@ -54,6 +54,17 @@ def _engine_module(name):
         pytest.skip(f"compiled engine not built here ({exc})")
 
 
+def engine_modules():
+    """Every engine that can run here, by name: the compiled one is absent on PyPy."""
+    modules = {"python": importlib.import_module("asynchat._fallback")}
+    try:
+        modules["cython"] = importlib.import_module("asynchat._speedups")
+    except ImportError:
+        if sys.implementation.name == "cpython" and os.environ.get("ASYNCHAT_EXPECT_IMPLEMENTATION") == "cython":
+            raise
+    return modules
+
+
 @pytest.fixture(params=["cython", "python"])
 def engine(request, monkeypatch):
     """Each engine in turn, installed as the one async_chat uses."""

@@ -110,7 +110,8 @@ def with_callable_object_found_terminator(base):
 def with_custom_getattribute(base):
     class Tracing(plain_collector(base)):
         def __getattribute__(self, name):
-            if name in ("terminator", "found_terminator", "incoming"):
+            if name in ("terminator", "get_terminator", "collect_incoming_data",
+                        "found_terminator", "incoming"):
                 object.__getattribute__(self, "log").append("get " + name)
             return object.__getattribute__(self, name)
 

@@ -1,0 +1,94 @@
+"""CPython's own suites that drive async_chat, run unchanged against this package, per engine.
+
+The files are used where they lie (never copied), with default settings:
+- up to 3.11, the running interpreter's own test_asynchat, test_ftplib,
+  test_poplib, test_smtplib and test_smtpd (they ``import asynchat``);
+- on 3.12+, its own test_ftplib, test_poplib and test_smtplib, which import
+  ``test.support.asynchat`` and ``test.support.asyncore``: the driver points
+  those names at this package and at the asyncore it subclasses; plus 3.11's
+  test_asynchat.py from ASYNCHAT_CPYTHON_TEST_FILE (tests/run.sh finds it).
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+# Proves which asynchat it tests, runs one suite, and proves no other asynchat was loaded.
+DRIVER = r"""
+import importlib, importlib.util, sys, unittest, warnings
+suite_name, implementation = sys.argv[1:3]
+import asynchat
+assert hasattr(asynchat, "IMPLEMENTATION"), "another asynchat shadows ours: " + asynchat.__file__
+assert asynchat.IMPLEMENTATION == implementation, (asynchat.IMPLEMENTATION, implementation)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import asyncore
+assert issubclass(asynchat.async_chat, asyncore.dispatcher), "two asyncore modules in play"
+import test.support
+if sys.version_info >= (3, 12):
+    for name, module in (("asynchat", asynchat), ("asyncore", asyncore)):
+        sys.modules["test.support." + name] = module
+        setattr(test.support, name, module)
+if suite_name.endswith(".py"):
+    spec = importlib.util.spec_from_file_location("test_asynchat_311", suite_name)
+    suite_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite_module)
+else:
+    suite_module = importlib.import_module(suite_name)
+print("testing", asynchat.__file__, asynchat.IMPLEMENTATION, "with", suite_module.__file__, flush=True)
+tests = unittest.defaultTestLoader.loadTestsFromModule(suite_module)
+result = unittest.TextTestRunner(verbosity=2).run(tests)
+others = [(name, getattr(module, "__file__", None)) for name, module in list(sys.modules.items())
+          if name.rsplit(".", 1)[-1] == "asynchat" and module is not asynchat]
+assert not others, f"another asynchat module was loaded: {others}"
+sys.exit(0 if result.wasSuccessful() and result.testsRun else 1)
+"""
+
+STDLIB_TESTS = os.path.join(sysconfig.get_path("stdlib"), "test")
+IMPLEMENTATIONS = ["cython", "python"]
+
+
+def suites():
+    if sys.version_info < (3, 12):
+        return ["test.test_asynchat", "test.test_ftplib", "test.test_poplib",
+                "test.test_smtplib", "test.test_smtpd"]
+    return ["test_asynchat.py (3.11)", "test.test_ftplib", "test.test_poplib", "test.test_smtplib"]
+
+
+def locate(suite):
+    if suite == "test_asynchat.py (3.11)":
+        path = os.environ.get("ASYNCHAT_CPYTHON_TEST_FILE")
+        if not path:
+            pytest.skip("CPython 3.11's test_asynchat.py not found (set ASYNCHAT_CPYTHON_TEST_FILE)")
+        if not os.path.exists(path):
+            pytest.fail(f"ASYNCHAT_CPYTHON_TEST_FILE={path} does not exist")
+        return path
+    if not os.path.exists(os.path.join(STDLIB_TESTS, suite.split(".")[-1] + ".py")):
+        pytest.skip(f"this interpreter ships no {suite}")
+    return suite
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's test.support is needed")
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("suite", suites())
+def test_cpython_suite_passes(suite, implementation, tmp_path):
+    target = locate(suite)
+    if implementation == "cython":
+        try:
+            import asynchat._speedups  # noqa: F401
+        except ImportError:
+            pytest.skip("compiled engine not built here")
+    env = dict(os.environ)
+    env.pop("ASYNCHAT_NO_EXTENSIONS", None)
+    if implementation == "python":
+        env["ASYNCHAT_NO_EXTENSIONS"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", DRIVER, target, implementation],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    report = result.stdout + result.stderr
+    assert "testing " in result.stdout, report[-4000:]
+    assert result.returncode == 0, report[-6000:]
