@@ -1,4 +1,4 @@
-"""End-to-end pipelined line echo over loopback (see e2e.py)."""
+"""End-to-end line echo over loopback, pipelined and request/response (see e2e.py)."""
 
 import pytest
 
@@ -6,15 +6,17 @@ import e2e
 import implementations
 
 SERVERS = implementations.available() + ["asyncio-protocol", "asyncio-streams", "raw-echo"]
+LOADS = [e2e.PIPELINED, e2e.REQUEST_RESPONSE]
 
 
 @pytest.mark.parametrize("implementation", SERVERS)
-def test_pipelined_echo(benchmark, implementation):
-    benchmark.group = "end-to-end pipelined echo"
+@pytest.mark.parametrize("load", LOADS, ids=[load.workload for load in LOADS])
+def test_line_echo(benchmark, load, implementation):
+    benchmark.group = f"end-to-end {load.workload}"
     benchmark.extra_info.update(
-        workload="pipelined-echo", implementation=implementation, unit="line", count=e2e.TOTAL_LINES,
+        workload=load.workload, implementation=implementation, unit="line", count=load.total,
     )
     with implementations.engine_for(implementation if implementation in implementations.available() else "python"):
-        round_ = e2e.make_round(implementation)
+        round_ = e2e.make_round(load, implementation)
         lines = benchmark.pedantic(round_.run, setup=round_.start, rounds=3, iterations=1)
-    assert lines == e2e.TOTAL_LINES
+    assert lines == load.total

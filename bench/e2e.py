@@ -10,6 +10,10 @@ TCP_NODELAY on every accepted socket:
 - "asyncio-protocol": a Protocol that splits lines itself and writes the
   answers to one data_received() at once.
 
+Two loads (`Load`): "pipelined-echo", where each connection keeps 300 lines in
+flight, and "request-response", where each waits for every echo before it
+sends the next line, as an interactive client (FTP, SMTP, POP) does.
+
 `Round` runs one measured round: `start()` launches the client and waits until
 all its connections are accepted; `run()` says go and serves until the client
 reports, and returns the number of lines echoed.
@@ -21,15 +25,27 @@ import os
 import socket
 import subprocess
 import sys
+from typing import NamedTuple
 
 import implementations
 from scale import scaled
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONNECTIONS = 50
-IN_FLIGHT = 300
-LINES_PER_CONNECTION = scaled(20_000, minimum=IN_FLIGHT)
-TOTAL_LINES = CONNECTIONS * LINES_PER_CONNECTION
+
+
+class Load(NamedTuple):
+    workload: str
+    in_flight: int  # lines each connection keeps outstanding
+    per_connection: int  # lines each connection sends in a round
+
+    @property
+    def total(self):
+        return CONNECTIONS * self.per_connection
+
+
+PIPELINED = Load("pipelined-echo", 300, scaled(20_000, minimum=300))
+REQUEST_RESPONSE = Load("request-response", 1, scaled(400, minimum=4))
 
 
 def listening_socket():
@@ -40,10 +56,10 @@ def listening_socket():
     return sock
 
 
-def start_client(port):
+def start_client(port, load):
     client = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "echo_client.py"),
-         str(port), str(CONNECTIONS), str(IN_FLIGHT), str(LINES_PER_CONNECTION)],
+         str(port), str(CONNECTIONS), str(load.in_flight), str(load.per_connection)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )
     if client.stdout.readline().strip() != b"ready":
@@ -51,17 +67,18 @@ def start_client(port):
     return client
 
 
-def finish_client(client, report):
+def finish_client(client, report, load):
     client.wait(timeout=60)
     result = json.loads(report)
-    assert result["lines"] == TOTAL_LINES, result
+    assert result["lines"] == load.total, result
     return result["lines"]
 
 
 class AsyncoreRound:
     """One round for a server built on asyncore (async_chat, or the raw echo)."""
 
-    def __init__(self, asyncore, channel_class):
+    def __init__(self, load, asyncore, channel_class):
+        self.load = load
         self.asyncore = asyncore
         self.channel_class = channel_class
 
@@ -79,7 +96,7 @@ class AsyncoreRound:
 
         listener = Listener(sock, map=self.map)
         listener.accepting = True  # wrapped around a socket already listening
-        self.client = start_client(sock.getsockname()[1])
+        self.client = start_client(sock.getsockname()[1], self.load)
         while len(self.accepted) < CONNECTIONS:
             asyncore.loop(timeout=1.0, map=self.map, count=1)
         return (), {}
@@ -103,7 +120,7 @@ class AsyncoreRound:
                 asyncore.loop(timeout=1.0, map=self.map, count=1)
         finally:
             asyncore.close_all(map=self.map)
-        return finish_client(self.client, b"".join(report))
+        return finish_client(self.client, b"".join(report), self.load)
 
 
 def line_echo_class(base):
@@ -148,7 +165,8 @@ def raw_echo_class(asyncore):
 class AsyncioRound:
     """One round for an asyncio server: streams or a Protocol."""
 
-    def __init__(self, kind):
+    def __init__(self, load, kind):
+        self.load = load
         self.kind = kind
 
     def start(self):
@@ -157,7 +175,7 @@ class AsyncioRound:
         self.all_connected = self.loop.create_future()
         sock = listening_socket()
         self.server = self.loop.run_until_complete(self._serve(sock))
-        self.client = start_client(sock.getsockname()[1])
+        self.client = start_client(sock.getsockname()[1], self.load)
         self.loop.run_until_complete(self.all_connected)
         return (), {}
 
@@ -210,14 +228,14 @@ class AsyncioRound:
             self.server.close()
             self.loop.run_until_complete(self.server.wait_closed())
             self.loop.close()
-        return finish_client(self.client, data)
+        return finish_client(self.client, data, self.load)
 
 
-def make_round(implementation):
+def make_round(load, implementation):
     if implementation in ("asyncio-streams", "asyncio-protocol"):
-        return AsyncioRound(implementation)
+        return AsyncioRound(load, implementation)
     if implementation == "raw-echo":
-        base = implementations.base_class("python")
-        return AsyncoreRound(implementations.asyncore_of(base), raw_echo_class(implementations.asyncore_of(base)))
+        asyncore = implementations.asyncore_of(implementations.base_class("python"))
+        return AsyncoreRound(load, asyncore, raw_echo_class(asyncore))
     base = implementations.base_class(implementation)
-    return AsyncoreRound(implementations.asyncore_of(base), line_echo_class(base))
+    return AsyncoreRound(load, implementations.asyncore_of(base), line_echo_class(base))
