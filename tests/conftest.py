@@ -1,8 +1,6 @@
 """Session guards and fixtures shared by every test module."""
 
-import importlib
 import os
-import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +32,7 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
     )
 
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
+from engines import engine_modules  # noqa: E402
 
 
 def pytest_report_header(config):
@@ -44,25 +43,10 @@ def pytest_report_header(config):
 
 
 def _engine_module(name):
-    if name == "python":
-        return importlib.import_module("asynchat._fallback")
-    try:
-        return importlib.import_module("asynchat._speedups")
-    except ImportError as exc:
-        if sys.implementation.name == "cpython" and os.environ.get("ASYNCHAT_EXPECT_IMPLEMENTATION") == "cython":
-            raise
-        pytest.skip(f"compiled engine not built here ({exc})")
-
-
-def engine_modules():
-    """Every engine that can run here, by name: the compiled one is absent on PyPy."""
-    modules = {"python": importlib.import_module("asynchat._fallback")}
-    try:
-        modules["cython"] = importlib.import_module("asynchat._speedups")
-    except ImportError:
-        if sys.implementation.name == "cpython" and os.environ.get("ASYNCHAT_EXPECT_IMPLEMENTATION") == "cython":
-            raise
-    return modules
+    module = engine_modules().get(name)
+    if module is None:
+        pytest.skip("compiled engine not built here")
+    return module
 
 
 @pytest.fixture(params=["cython", "python"])

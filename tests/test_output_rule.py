@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import asynchat
-from conftest import engine_modules
-from loopback import Listener, asyncore, close_all, run_until
+from engines import engine_modules
+from loopback import Listener, close_all, run_until
 
 
 def pipelined_class(base):
