@@ -1,24 +1,40 @@
 """Build steps that pyproject.toml cannot express.
 
 - The compiled engine ``asynchat._speedups`` from ``_speedups/_speedups.pyx``, on
-  CPython.  It is optional: without Cython or a C compiler the package installs
-  with its pure-Python engine and a warning.  ``ASYNCHAT_REQUIRE_EXTENSIONS=1``
-  makes a failed build an error (CI sets it); ``ASYNCHAT_CYTHON_ANNOTATE=1``
-  writes ``_speedups/_speedups.html``, Cython's annotated view of the source.
-- ``asynchat-precedence.pth`` at the top of the wheel, so that the installed
-  package, not the standard library's module, is what ``import asynchat``
-  gives (see ``_asynchat_precedence.py``).
+  CPython.  It is optional: without Cython or a working C compiler the package
+  installs with its pure-Python engine and a warning; any other error in the
+  build fails it.  ``ASYNCHAT_REQUIRE_EXTENSIONS=1`` makes a failed compile an
+  error too (CI sets it); ``ASYNCHAT_CYTHON_ANNOTATE=1`` writes
+  ``_speedups/_speedups.html``, Cython's annotated view of the source.
+- Where things land in the wheel (see ``asynchat_precedence.py``): the
+  ``asynchat`` package under ``_asynchat_home/``, a directory that no other
+  distribution writes, so that it never overwrites, nor is overwritten by,
+  another ``asynchat/__init__.py``; ``asynchat-precedence.pth`` at the top,
+  which makes ``import asynchat`` find it there.
 """
 
 import os
 import platform
+import shutil
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build import build
 from setuptools.command.build_ext import build_ext
-from setuptools.command.build_py import build_py
+from setuptools.errors import CCompilerError, ExecError, PlatformError
 
+PACKAGE = "asynchat"
+HOME = "_asynchat_home"
 PTH_FILE = "asynchat-precedence.pth"
+# Also makes pip remove the whole directory on uninstall: it owns a file in it.
+HOME_README = """\
+This directory holds the asynchat package of the "asynchat" distribution.
+It is kept apart from site-packages/asynchat/, which other distributions may
+install; asynchat-precedence.pth and asynchat_precedence.py beside this
+directory make "import asynchat" find it here.
+"""
+# What a missing or broken compiler raises; anything else is a bug in the build.
+NO_COMPILER = (CCompilerError, ExecError, PlatformError)
 
 
 def _flag(name):
@@ -28,35 +44,40 @@ def _flag(name):
 REQUIRE_EXTENSIONS = _flag("ASYNCHAT_REQUIRE_EXTENSIONS")
 
 
-class build_py_with_pth(build_py):
-    """build_py that also puts the .pth file at the top of the build tree."""
+class build_into_home(build):
+    """build, then move the package into HOME and put the .pth hook at the top."""
 
     def run(self):
         super().run()
+        built = os.path.join(self.build_lib, PACKAGE)
+        home = os.path.join(self.build_lib, HOME)
+        if os.path.isdir(built):  # absent when nothing was rebuilt since the last move
+            shutil.rmtree(home, ignore_errors=True)
+            self.mkpath(home)
+            os.rename(built, os.path.join(home, PACKAGE))
+            with open(os.path.join(home, "README.txt"), "w") as f:
+                f.write(HOME_README)
         self.copy_file(PTH_FILE, os.path.join(self.build_lib, PTH_FILE), preserve_mode=False)
-
-    def get_outputs(self, include_bytecode=True):
-        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, PTH_FILE)]
 
 
 class optional_build_ext(build_ext):
-    """build_ext that falls back to the pure-Python engine unless the extension is required."""
+    """build_ext that falls back to the pure-Python engine when no compiler can build it."""
 
     def run(self):
         try:
             super().run()
-        except Exception as exc:
+        except NO_COMPILER as exc:
             self._give_up(exc)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
-        except Exception as exc:
+        except NO_COMPILER as exc:
             self._give_up(exc)
 
     def _give_up(self, exc):
         if REQUIRE_EXTENSIONS:
-            raise
+            raise exc
         message = (
             f"WARNING: the compiled engine asynchat._speedups could not be built ({exc}); "
             "asynchat will use its pure-Python engine, which is slower. "
@@ -81,6 +102,6 @@ def extensions():
 
 
 setup(
-    cmdclass={"build_py": build_py_with_pth, "build_ext": optional_build_ext},
+    cmdclass={"build": build_into_home, "build_ext": optional_build_ext},
     ext_modules=extensions(),
 )
