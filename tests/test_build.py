@@ -1,7 +1,6 @@
 """Packaging: what the wheel and the sdist carry, and the build without a C compiler."""
 
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -9,18 +8,15 @@ import zipfile
 
 import pytest
 
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from checkout import clean_copy
+
 CPYTHON = sys.implementation.name == "cpython"
-IGNORED = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "*.so", "*.c",
-                                 "__pycache__", ".hypothesis", ".pytest_cache", ".benchmarks", "results")
 
 
 @pytest.fixture
 def source(tmp_path):
     """A clean copy of the checkout, so builds neither reuse nor leave artifacts in it."""
-    tree = tmp_path / "src"
-    shutil.copytree(CHECKOUT, tree, ignore=IGNORED)
-    return tree
+    return clean_copy(tmp_path / "src")
 
 
 def build_wheel(source, out, **env_changes):
@@ -38,15 +34,32 @@ def wheel_names(out):
         return zf.namelist()
 
 
-def test_wheel_carries_the_precedence_hook_and_the_engines(source, tmp_path):
+HOME = "_asynchat_home/asynchat/"
+
+
+def compiled_engine(names):
+    return [n for n in names if n.startswith(HOME + "_speedups") and not n.endswith(".pyi")]
+
+
+def test_wheel_carries_the_hook_the_engines_and_the_stubs(source, tmp_path):
     result = build_wheel(source, tmp_path / "out")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     names = wheel_names(tmp_path / "out")
-    for expected in ("asynchat-precedence.pth", "_asynchat_precedence.py", "asynchat/__init__.py",
-                     "asynchat/_fallback.py", "asynchat/_speedups.pyi", "asynchat/py.typed"):
+    for expected in ("asynchat-precedence.pth", "asynchat_precedence.py", HOME + "__init__.py",
+                     HOME + "_fallback.py", HOME + "_speedups.pyi", "asynchat-stubs/__init__.pyi"):
         assert expected in names
-    compiled = [n for n in names if n.startswith("asynchat/_speedups") and not n.endswith(".pyi")]
-    assert bool(compiled) == CPYTHON, compiled
+    # Nothing where other distributions install their asynchat/__init__.py.
+    assert not [n for n in names if n.startswith("asynchat/")]
+    assert bool(compiled_engine(names)) == CPYTHON
+
+
+def test_the_pth_line_reads_the_opt_out_before_importing_anything(source):
+    with open(source / "asynchat-precedence.pth") as f:
+        (line,) = f.read().splitlines()
+    assert line.startswith("import os;")  # os is loaded by site already
+    opt_out, _, hook = line.partition(" or ")
+    assert "ASYNCHAT_USE_OTHER" in opt_out and "ASYNCHAT_USE_STDLIB" in opt_out
+    assert hook == '__import__("asynchat_precedence")'
 
 
 @pytest.mark.skipif(not CPYTHON, reason="the extension is built on CPython only")
@@ -55,8 +68,8 @@ def test_without_a_compiler_the_wheel_is_pure_python_with_a_warning(source, tmp_
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "asynchat will use its pure-Python engine" in result.stdout + result.stderr
     names = wheel_names(tmp_path / "out")
-    assert "asynchat/_fallback.py" in names
-    assert not [n for n in names if n.startswith("asynchat/_speedups") and not n.endswith(".pyi")]
+    assert HOME + "_fallback.py" in names
+    assert not compiled_engine(names)
 
 
 @pytest.mark.skipif(not CPYTHON, reason="the extension is built on CPython only")
@@ -64,6 +77,23 @@ def test_a_required_extension_that_fails_to_build_is_an_error(source, tmp_path):
     result = build_wheel(source, tmp_path / "out", CC="/bin/false", ASYNCHAT_REQUIRE_EXTENSIONS="1")
     assert result.returncode != 0
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
+
+
+@pytest.mark.skipif(not CPYTHON, reason="the extension is built on CPython only")
+def test_an_error_that_is_not_about_the_compiler_fails_the_build(source, tmp_path):
+    """Only a missing compiler or Cython may give a slower package; a bug in the build may not."""
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "sitecustomize.py").write_text(
+        "import setuptools.command.build_ext as m\n"
+        "def broken(self, ext):\n"
+        "    raise RuntimeError('planted build bug')\n"
+        "m.build_ext.build_extension = broken\n"
+    )
+    result = build_wheel(source, tmp_path / "out", PYTHONPATH=str(planted))
+    assert result.returncode != 0
+    assert "planted build bug" in result.stdout + result.stderr
+    assert "pure-Python engine" not in result.stdout + result.stderr
 
 
 def test_sdist_carries_the_cython_source_and_the_hook(source, tmp_path):
@@ -74,6 +104,7 @@ def test_sdist_carries_the_cython_source_and_the_hook(source, tmp_path):
     name = result.stdout.strip().splitlines()[-1]
     with tarfile.open(tmp_path / "sdist" / name) as tf:
         members = {m.split("/", 1)[1] for m in tf.getnames() if "/" in m}
-    for expected in ("_speedups/_speedups.pyx", "asynchat-precedence.pth", "_asynchat_precedence.py",
-                     "setup.py", "pyproject.toml", "asynchat/_speedups.pyi", "LICENSE"):
+    for expected in ("_speedups/_speedups.pyx", "asynchat-precedence.pth", "asynchat_precedence.py",
+                     "setup.py", "pyproject.toml", "asynchat/_speedups.pyi", "asynchat-stubs/__init__.pyi",
+                     "LICENSE"):
         assert expected in members
