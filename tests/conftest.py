@@ -19,7 +19,7 @@ if not hasattr(asynchat, "IMPLEMENTATION"):
     # The standard library's module shadows ours: every test would pass while testing nothing.
     pytest.exit(
         f"'import asynchat' gave {asynchat.__file__}, not this project's package; "
-        "install it first (pip install .) and unset ASYNCHAT_USE_STDLIB",
+        "install it first (pip install .) and unset ASYNCHAT_USE_OTHER / ASYNCHAT_USE_STDLIB",
         returncode=3,
     )
 
