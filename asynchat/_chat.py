@@ -177,8 +177,10 @@ class async_chat(asyncore.dispatcher):
             self._ac_deferred += 1  # the peer is pipelining: gather
             return
         # One send() per call, as the reference, plus one per call put off.
-        rounds = 1 + self._ac_deferred
-        self._ac_deferred = 0
+        rounds = 1
+        if self._ac_deferred:
+            rounds += self._ac_deferred
+            self._ac_deferred = 0
         self._send_chunks(rounds, may_close=True)
 
     def _send_chunks(self, rounds, may_close):
