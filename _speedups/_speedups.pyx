@@ -22,7 +22,7 @@ from libc.string cimport memchr, memcmp
 from asynchat._fallback import _as_bytes, _as_output
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 
-__all__ = ["Framer", "enqueue", "take_chunk", "return_unsent", "find_prefix_at_end"]
+__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -332,9 +332,3 @@ def take_chunk(fifo, Py_ssize_t limit, encoding=None):
     if not parts:
         return b""
     return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def return_unsent(fifo, chunk, Py_ssize_t sent):
-    """Put back at the front of *fifo* the part of *chunk* after its first *sent* bytes."""
-    if sent < len(chunk):
-        fifo.appendleft(chunk[sent:] if sent else chunk)

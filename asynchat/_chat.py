@@ -181,7 +181,7 @@ class async_chat(asyncore.dispatcher):
         if self._ac_deferred:
             rounds += self._ac_deferred
             self._ac_deferred = 0
-        self._send_chunks(rounds, may_close=True)
+        self._send_chunks(rounds, True)
 
     def _send_chunks(self, rounds, may_close):
         """Send up to *rounds* chunks of queued output, while the socket takes some of each.
@@ -192,30 +192,34 @@ class async_chat(asyncore.dispatcher):
         """
         fifo = self.producer_fifo
         limit = self.ac_out_buffer_size
-        encoding = self.encoding if self.use_encoding else None
         while rounds and fifo and self.connected:
-            if fifo[0] is None and not may_close:
-                return
-            may_close = False
             rounds -= 1
-            chunk = _engine.take_chunk(fifo, limit, encoding)
-            if chunk is None:
-                self.handle_close()
-                return
-            if not chunk:
-                return
+            first = fifo[0]
+            if type(first) is bytes and len(fifo) == 1 and 0 < len(first) <= limit:
+                chunk = fifo.popleft()  # the usual reply, one buffer: nothing to gather
+            else:
+                if first is None and not may_close:
+                    return
+                chunk = _engine.take_chunk(fifo, limit, self.encoding if self.use_encoding else None)
+                if chunk is None:
+                    self.handle_close()
+                    return
+                if not chunk:
+                    return
+            may_close = False
             try:
                 sent = self.send(chunk) or 0  # the reference takes any false result as 0
             except OSError:
-                _engine.return_unsent(fifo, chunk, 0)
+                fifo.appendleft(chunk)
                 self.handle_error()
                 return
             except BaseException:
-                _engine.return_unsent(fifo, chunk, 0)
+                fifo.appendleft(chunk)
                 raise
-            _engine.return_unsent(fifo, chunk, sent)
-            if not sent:
-                return
+            if sent < len(chunk):
+                fifo.appendleft(chunk[sent:] if sent else chunk)
+                if not sent:
+                    return
 
     def _send_deferred(self):
         """Send what put-off pushes queued, without calling initiate_send().
@@ -224,7 +228,7 @@ class async_chat(asyncore.dispatcher):
         reference had sent each of those pushes already.
         """
         rounds, self._ac_deferred = self._ac_deferred, 0
-        self._send_chunks(rounds, may_close=False)
+        self._send_chunks(rounds, False)
 
     def close(self):
         if self._ac_deferred:

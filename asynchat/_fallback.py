@@ -4,16 +4,15 @@ It is sans-IO: it never touches a socket.  On the input side a `Framer` takes
 the bytes that one ``recv()`` returned and drives the consumer's callbacks
 (``get_terminator()``, ``collect_incoming_data()``, ``found_terminator()``)
 exactly as CPython 3.11's ``async_chat.handle_read()`` would.  On the output
-side three functions work on the producer fifo (a ``collections.deque`` that
-user code may also inspect and change): `enqueue` queues pushed data,
-`take_chunk` takes the next bytes to send off its front, and `return_unsent`
-puts back what the socket did not take.
+side two functions work on the producer fifo (a ``collections.deque`` that
+user code may also inspect and change): `enqueue` queues pushed data, and
+`take_chunk` takes the next bytes to send off its front.
 
 The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
-__all__ = ["Framer", "enqueue", "take_chunk", "return_unsent", "find_prefix_at_end"]
+__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 _NO_ATTRIBUTES = {}
@@ -234,8 +233,8 @@ def take_chunk(fifo, limit, encoding=None):
     (a producer stays at the front until it is exhausted).  Empty buffers are
     dropped.  Stops before a ``None`` (close) marker; when that marker is at the
     front, it is removed and None is returned.  Returns b"" when there is
-    nothing to send.  The caller hands what the socket did not take to
-    `return_unsent`.
+    nothing to send.  The caller puts back at the front what the socket did
+    not take.
     """
     parts = []
     size = 0
@@ -277,9 +276,3 @@ def take_chunk(fifo, limit, encoding=None):
     if not parts:
         return b""
     return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def return_unsent(fifo, chunk, sent):
-    """Put back at the front of *fifo* the part of *chunk* after its first *sent* bytes."""
-    if sent < len(chunk):
-        fifo.appendleft(chunk[sent:] if sent else chunk)
