@@ -45,7 +45,7 @@ class Load(NamedTuple):
 
 
 PIPELINED = Load("pipelined-echo", 300, scaled(20_000, minimum=300))
-REQUEST_RESPONSE = Load("request-response", 1, scaled(400, minimum=4))
+REQUEST_RESPONSE = Load("request-response", 1, scaled(1_000, minimum=4))
 
 
 def listening_socket():
