@@ -140,7 +140,8 @@ cdef class Framer:
 
     def pending(self):
         """Whether received input waits to be framed after what the running callback was given."""
-        return PyBytes_GET_SIZE(self._buf) > max(self._pos, self._taken)
+        cdef Py_ssize_t end = self._taken if self._taken > self._pos else self._pos
+        return PyBytes_GET_SIZE(self._buf) > end
 
     def replace(self, data):
         """Make *data* the unprocessed input (``ac_in_buffer = data``)."""

@@ -176,11 +176,17 @@ class async_chat(asyncore.dispatcher):
         if self._ac_reading and self._framer.pending():
             self._ac_deferred += 1  # the peer is pipelining: gather
             return
+        fifo = self.producer_fifo
+        if not self._ac_deferred and len(fifo) == 1:
+            first = fifo[0]
+            if type(first) is bytes and 0 < len(first) <= self.ac_out_buffer_size and self.connected:
+                # The usual reply, one buffer: straight to send(), as the reference.
+                fifo.popleft()
+                self._send_or_requeue(first)
+                return
         # One send() per call, as the reference, plus one per call put off.
-        rounds = 1
-        if self._ac_deferred:
-            rounds += self._ac_deferred
-            self._ac_deferred = 0
+        rounds = 1 + self._ac_deferred
+        self._ac_deferred = 0
         self._send_chunks(rounds, True)
 
     def _send_chunks(self, rounds, may_close):
@@ -192,34 +198,37 @@ class async_chat(asyncore.dispatcher):
         """
         fifo = self.producer_fifo
         limit = self.ac_out_buffer_size
+        encoding = self.encoding if self.use_encoding else None
         while rounds and fifo and self.connected:
             rounds -= 1
-            first = fifo[0]
-            if type(first) is bytes and len(fifo) == 1 and 0 < len(first) <= limit:
-                chunk = fifo.popleft()  # the usual reply, one buffer: nothing to gather
-            else:
-                if first is None and not may_close:
-                    return
-                chunk = _engine.take_chunk(fifo, limit, self.encoding if self.use_encoding else None)
-                if chunk is None:
-                    self.handle_close()
-                    return
-                if not chunk:
-                    return
-            may_close = False
-            try:
-                sent = self.send(chunk) or 0  # the reference takes any false result as 0
-            except OSError:
-                fifo.appendleft(chunk)
-                self.handle_error()
+            if fifo[0] is None and not may_close:
                 return
-            except BaseException:
-                fifo.appendleft(chunk)
-                raise
-            if sent < len(chunk):
-                fifo.appendleft(chunk[sent:] if sent else chunk)
-                if not sent:
-                    return
+            may_close = False
+            chunk = _engine.take_chunk(fifo, limit, encoding)
+            if chunk is None:
+                self.handle_close()
+                return
+            if not chunk or not self._send_or_requeue(chunk):
+                return
+
+    def _send_or_requeue(self, chunk):
+        """self.send(chunk); what it did not take goes back to the front of the queue.
+
+        Returns how many bytes were sent.  OSError goes to handle_error(), as
+        in the reference; any other exception propagates, with nothing lost.
+        """
+        try:
+            sent = self.send(chunk) or 0  # the reference takes any false result as 0
+        except OSError:
+            self.producer_fifo.appendleft(chunk)
+            self.handle_error()
+            return 0
+        except BaseException:
+            self.producer_fifo.appendleft(chunk)
+            raise
+        if sent < len(chunk):
+            self.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
+        return sent
 
     def _send_deferred(self):
         """Send what put-off pushes queued, without calling initiate_send().

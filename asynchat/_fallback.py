@@ -91,7 +91,9 @@ class Framer:
 
         The output rule asks it: a push made while it is false goes out at once.
         """
-        return len(self._buf) > max(self._pos, self._taken)
+        pos = self._pos
+        taken = self._taken
+        return len(self._buf) > (taken if taken > pos else pos)
 
     def replace(self, data):
         """Make *data* the unprocessed input (``ac_in_buffer = data``)."""
