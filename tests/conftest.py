@@ -33,6 +33,7 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
 
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
 from engines import engine_modules  # noqa: E402
+from loopback import close_all  # noqa: E402
 
 
 def pytest_report_header(config):
@@ -64,3 +65,11 @@ def ref():
     if module is None:
         pytest.skip("no reference asynchat module on this interpreter")
     return module
+
+
+@pytest.fixture
+def sock_map():
+    """A socket map of the test's own, every channel in it closed afterwards."""
+    m = {}
+    yield m
+    close_all(m)

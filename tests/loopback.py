@@ -1,4 +1,4 @@
-"""Small asyncore fixtures for tests over 127.0.0.1: a listener, a line collector, a bounded loop."""
+"""Small asyncore fixtures for tests over 127.0.0.1: a listener, line channels, a bounded loop."""
 
 import socket
 import time
@@ -23,6 +23,23 @@ class Listener(asyncore.dispatcher):
 
     def handle_accepted(self, sock, addr):
         self.channels.append(self.make_channel(sock, self._map))
+
+
+class LineServer(asynchat.async_chat):
+    """A server-side channel reading lines; take_message() returns what was collected."""
+
+    def __init__(self, sock, sock_map):
+        asynchat.async_chat.__init__(self, sock, sock_map)
+        self.parts = []
+        self.set_terminator(b"\n")
+
+    def collect_incoming_data(self, data):
+        self.parts.append(data)
+
+    def take_message(self):
+        message = b"".join(self.parts)
+        self.parts = []
+        return message
 
 
 class Collector(asynchat.async_chat):

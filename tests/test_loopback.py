@@ -6,7 +6,7 @@ import os
 import pytest
 
 import asynchat
-from loopback import Collector, Listener, asyncore, close_all, run_until
+from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 
 @pytest.fixture(params=[False, True], ids=["select", "poll"])
@@ -14,30 +14,6 @@ def use_poll(request):
     if request.param and not hasattr(__import__("select"), "poll"):
         pytest.skip("no poll() here")
     return request.param
-
-
-@pytest.fixture
-def sock_map():
-    m = {}
-    yield m
-    close_all(m)
-
-
-class LineServer(asynchat.async_chat):
-    """A server-side channel reading lines; take_message() returns what was collected."""
-
-    def __init__(self, sock, sock_map):
-        asynchat.async_chat.__init__(self, sock, sock_map)
-        self.parts = []
-        self.set_terminator(b"\n")
-
-    def collect_incoming_data(self, data):
-        self.parts.append(data)
-
-    def take_message(self):
-        message = b"".join(self.parts)
-        self.parts = []
-        return message
 
 
 class LineEcho(LineServer):

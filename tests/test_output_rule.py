@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import asynchat
 from engines import engine_modules
-from loopback import Listener, close_all, run_until
+from loopback import LineServer, Listener, run_until
 
 
 def pipelined_class(base):
@@ -311,28 +311,6 @@ def test_pushes_before_the_input_is_used_up_leave_with_the_next_push(engine):
 # --- over 127.0.0.1 ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def sock_map():
-    m = {}
-    yield m
-    close_all(m)
-
-
-class LineChannel(asynchat.async_chat):
-    def __init__(self, sock, sock_map):
-        asynchat.async_chat.__init__(self, sock, sock_map)
-        self.parts = []
-        self.set_terminator(b"\n")
-
-    def collect_incoming_data(self, data):
-        self.parts.append(data)
-
-    def take_line(self):
-        line = b"".join(self.parts)
-        self.parts = []
-        return line
-
-
 def client_thread(port, work):
     """Run work(sock) on a blocking client socket in a thread; returns (thread, errors)."""
     import socket
@@ -366,9 +344,9 @@ def test_a_handler_that_blocks_on_the_peer_after_pushing(engine, sock_map):
     reacted = threading.Event()
     outcome = []
 
-    class Passive(LineChannel):
+    class Passive(LineServer):
         def found_terminator(self):
-            self.push(b"227 " + self.take_line() + b"\n")
+            self.push(b"227 " + self.take_message() + b"\n")
             outcome.append(reacted.wait(timeout=5))
 
     server = Listener(Passive, sock_map)
@@ -389,7 +367,7 @@ def test_closing_subclass_whose_initiate_send_needs_the_map(engine, sock_map):
     """A server that keeps its own poller registration in initiate_send() (as FTP servers do)."""
     problems = []
 
-    class Registered(LineChannel):
+    class Registered(LineServer):
         closed = False
 
         def close(self):
@@ -402,7 +380,7 @@ def test_closing_subclass_whose_initiate_send_needs_the_map(engine, sock_map):
             asynchat.async_chat.initiate_send(self)
 
         def found_terminator(self):
-            line = self.take_line()
+            line = self.take_message()
             if not self.connected:
                 return  # the rest of a pipelined burst after QUIT
             self.push(line + b"\n")
@@ -429,7 +407,7 @@ def test_closing_subclass_whose_initiate_send_needs_the_map(engine, sock_map):
 def test_a_pipelined_burst_over_loopback_is_gathered(engine, sock_map):
     counts = {"sends": 0, "reads": 0}
 
-    class CountingEcho(LineChannel):
+    class CountingEcho(LineServer):
         def handle_read(self):
             counts["reads"] += 1
             asynchat.async_chat.handle_read(self)
@@ -439,7 +417,7 @@ def test_a_pipelined_burst_over_loopback_is_gathered(engine, sock_map):
             return asynchat.async_chat.send(self, data)
 
         def found_terminator(self):
-            self.push(self.take_line() + b"\n")
+            self.push(self.take_message() + b"\n")
 
     server = Listener(CountingEcho, sock_map)
     burst = b"".join(b"line %03d\n" % i for i in range(200))
@@ -463,14 +441,14 @@ def test_a_channel_a_callback_takes_out_of_its_map_sends_first(engine):
 
     calls_off_map = []
 
-    class HandOver(LineChannel):
+    class HandOver(LineServer):
         def initiate_send(self):
             if self._fileno not in self._map:
                 calls_off_map.append(list(self.producer_fifo))
             asynchat.async_chat.initiate_send(self)
 
         def found_terminator(self):
-            line = self.take_line()
+            line = self.take_message()
             if line == b"HANDOVER":
                 self.del_channel()
             elif self._fileno is not None:
