@@ -10,7 +10,12 @@ Terminators are searched for with memchr (and memcmp for the rest of a short
 terminator), the held-back terminator prefix at the end of a buffer is found
 with memcmp, and byte-count terminators slice without copying the buffer.
 Where a channel keeps the base class's ``_collect_incoming_data``, each
-message is appended to ``self.incoming`` here, without a Python-level call.
+message is appended to ``self.incoming`` here, without a Python-level call;
+a class's own ``collect_incoming_data()`` and ``found_terminator()`` are
+called as plain functions with the channel, without a bound method per message.
+
+``push()``, ``initiate_send()`` (the output rule, and gathering) and
+``send_deferred()`` are ``async_chat``'s methods themselves: a push is one call.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -22,7 +27,7 @@ from libc.string cimport memchr, memcmp
 from asynchat._fallback import _as_bytes, _as_output
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 
-__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end"]
+__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -43,16 +48,32 @@ cdef inline PyObject *_class_attribute(type cls, str name):
     return _PyType_Lookup(<PyTypeObject *>cls, name)
 
 
-cdef inline bint _plain_function(type cls, str name):
-    """The class defines *name* as a plain function: calling it with the instance is the method call."""
+cdef inline object _plain_function(type cls, str name):
+    """The class's *name* if it is a plain function (calling it with the instance is the method call), else None."""
     cdef PyObject *raw = _class_attribute(cls, name)
-    return raw != NULL and PyFunction_Check(raw)
+    return <object>raw if raw != NULL and PyFunction_Check(raw) else None
 
 
 cdef inline bint _instance_attribute(type cls, str name):
     """Reading *name* on an instance is a lookup in its __dict__ (no data descriptor in the way)."""
     cdef PyObject *raw = _class_attribute(cls, name)
     return raw == NULL or (<PyTypeObject *>(<object>raw).__class__).tp_descr_set == NULL
+
+
+# The callbacks: the class's plain function called with the channel, as the
+# method call would (no bound method), unless the instance has its own.
+cdef inline _collect(chan, collect_function, dict own, piece):
+    if collect_function is not None and "collect_incoming_data" not in own:
+        collect_function(chan, piece)
+    else:
+        chan.collect_incoming_data(piece)
+
+
+cdef inline _found(chan, found_function, dict own):
+    if found_function is not None and "found_terminator" not in own:
+        found_function(chan)
+    else:
+        chan.found_terminator()
 
 
 cdef inline Py_ssize_t _find(const char *buf, Py_ssize_t start, Py_ssize_t end,
@@ -122,11 +143,15 @@ cdef class Framer:
     cdef Py_ssize_t _taken  # where the bytes handed to the running callback end
     cdef object _base_get
     cdef object _base_collect
+    cdef public bint reading  # handle_read() is dispatching callbacks
+    cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
 
     def __init__(self, base=None):
         self._buf = b""
         self._pos = 0
         self._taken = 0
+        self.reading = False
+        self.deferred = 0
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -138,10 +163,13 @@ cdef class Framer:
             self._pos = 0
         return self._buf
 
-    def pending(self):
-        """Whether received input waits to be framed after what the running callback was given."""
+    cdef inline bint _pending(self):
         cdef Py_ssize_t end = self._taken if self._taken > self._pos else self._pos
         return PyBytes_GET_SIZE(self._buf) > end
+
+    def pending(self):
+        """Whether received input waits to be framed after what the running callback was given."""
+        return self._pending()
 
     def replace(self, data):
         """Make *data* the unprocessed input (``ac_in_buffer = data``)."""
@@ -185,8 +213,8 @@ cdef class Framer:
                      and getattr(cls, "get_terminator", None) is self._base_get)
         class_collect = (usual and self._base_collect is not None
                          and getattr(cls, "collect_incoming_data", None) is self._base_collect)
-        found_function = <object>_class_attribute(cls, "found_terminator") if (
-            usual and _plain_function(cls, "found_terminator")) else None
+        found_function = _plain_function(cls, "found_terminator") if usual else None
+        collect_function = _plain_function(cls, "collect_incoming_data") if usual else None
         read_terminator = usual and _instance_attribute(cls, "terminator")
         read_incoming = usual and _instance_attribute(cls, "incoming")
 
@@ -209,22 +237,22 @@ cdef class Framer:
                 if not term:
                     # None, 0 or b"": everything is data.
                     self._taken = n
-                    chan.collect_incoming_data(buf[pos:] if pos else buf)
+                    _collect(chan, collect_function, own, buf[pos:] if pos else buf)
                     self._clear()
                     return
                 if isinstance(term, int):
                     count = _byte_count(term)
                     if lb < count:
                         self._taken = n
-                        chan.collect_incoming_data(buf[pos:] if pos else buf)
+                        _collect(chan, collect_function, own, buf[pos:] if pos else buf)
                         self._clear()
                         chan.terminator = chan.terminator - lb
                         return
                     self._taken = pos + count
-                    chan.collect_incoming_data(PyBytes_FromStringAndSize(p + pos, count))
+                    _collect(chan, collect_function, own, PyBytes_FromStringAndSize(p + pos, count))
                     self._pos += count
                     chan.terminator = 0
-                    chan.found_terminator()
+                    _found(chan, found_function, own)
                     continue
                 term = _as_bytes(term, "terminator")
             term_bytes = <bytes>term
@@ -245,23 +273,19 @@ cdef class Framer:
                             incoming.append(piece)
                     else:
                         self._taken = index + m
-                        chan.collect_incoming_data(piece)
+                        _collect(chan, collect_function, own, piece)
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + m
-                if found_function is not None and "found_terminator" not in own:
-                    # The class's own function, called as the method call would (no bound method).
-                    found_function(chan)
-                else:
-                    chan.found_terminator()
+                _found(chan, found_function, own)
                 continue
             keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
             if not keep:
                 self._taken = n
-                chan.collect_incoming_data(buf[pos:] if pos else buf)
+                _collect(chan, collect_function, own, buf[pos:] if pos else buf)
                 self._clear()
             elif keep != lb:
                 self._taken = n - keep
-                chan.collect_incoming_data(PyBytes_FromStringAndSize(p + pos, lb - keep))
+                _collect(chan, collect_function, own, PyBytes_FromStringAndSize(p + pos, lb - keep))
                 n = PyBytes_GET_SIZE(self._buf) - keep
                 if self._pos < n:
                     self._pos = n
@@ -333,3 +357,105 @@ def take_chunk(fifo, Py_ssize_t limit, encoding=None):
     if not parts:
         return b""
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def push(self, data):
+    """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    limit = self.ac_out_buffer_size
+    if len(data) <= limit:
+        self.producer_fifo.append(data)
+    else:
+        enqueue(self.producer_fifo, data, limit)
+    if _own_method(self, "initiate_send", _INITIATE_SEND):
+        _initiate_send(self)  # what self.initiate_send() would run, without the call
+    else:
+        self.initiate_send()
+
+
+def initiate_send(self):
+    """Send queued output, or put it off while the peer pipelines (the output rule).
+
+    See asynchat._fallback.initiate_send.
+    """
+    _initiate_send(self)
+
+
+def send_deferred(self):
+    """Send what put-off initiate_send() calls left queued, without calling initiate_send().
+
+    See asynchat._fallback.send_deferred.
+    """
+    cdef Framer framer = self._framer
+    cdef Py_ssize_t rounds = framer.deferred
+    framer.deferred = 0
+    _send_chunks(self, rounds, False)
+
+
+_INITIATE_SEND = initiate_send
+
+
+cdef inline bint _own_method(chan, str name, function) except -1:
+    """Whether ``chan.<name>`` is *function* bound to chan, found the usual way."""
+    cdef type cls = type(chan)
+    if _class_attribute(cls, name) != <PyObject *>function:
+        return False
+    if _class_attribute(cls, "__getattribute__") != _OBJECT_GETATTRIBUTE:
+        return False
+    attributes = getattr(chan, "__dict__", None)
+    return attributes is None or (type(attributes) is dict and name not in <dict>attributes)
+
+
+cdef _initiate_send(chan):
+    cdef Framer framer = chan._framer
+    if framer.reading and framer._pending():
+        framer.deferred += 1  # the peer is pipelining: gather
+        return
+    fifo = chan.producer_fifo
+    if framer.deferred == 0 and len(fifo) == 1:
+        first = fifo[0]
+        if (type(first) is bytes and PyBytes_GET_SIZE(first) > 0
+                and PyBytes_GET_SIZE(first) <= chan.ac_out_buffer_size and chan.connected):
+            # The usual reply, one buffer: straight to send(), as the reference.
+            fifo.popleft()
+            _send_or_requeue(chan, first)
+            return
+    # One send() per call, as the reference, plus one per call put off.
+    cdef Py_ssize_t rounds = 1 + framer.deferred
+    framer.deferred = 0
+    _send_chunks(chan, rounds, True)
+
+
+cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
+    """See asynchat._fallback._send_chunks."""
+    fifo = chan.producer_fifo
+    limit = chan.ac_out_buffer_size
+    encoding = chan.encoding if chan.use_encoding else None
+    while rounds and fifo and chan.connected:
+        rounds -= 1
+        if fifo[0] is None and not may_close:
+            return
+        may_close = False
+        chunk = take_chunk(fifo, limit, encoding)
+        if chunk is None:
+            chan.handle_close()
+            return
+        if not chunk or not _send_or_requeue(chan, chunk):
+            return
+
+
+cdef _send_or_requeue(chan, chunk):
+    """See asynchat._fallback._send_or_requeue."""
+    try:
+        sent = chan.send(chunk) or 0  # the reference takes any false result as 0
+    except OSError:
+        chan.producer_fifo.appendleft(chunk)
+        chan.handle_error()
+        return 0
+    except BaseException:
+        chan.producer_fifo.appendleft(chunk)
+        raise
+    if sent < len(chunk):
+        chan.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
+    return sent

@@ -1,10 +1,11 @@
 """async_chat: the asyncore adapter around the engine.
 
-It owns the I/O and the overridable methods, and no parsing: received bytes go
-to the engine's `Framer`, queued output comes from the engine's `take_chunk`.
-Every method calls the others the way CPython 3.11's does (``push()`` ends in
-``self.initiate_send()``, which calls ``self.send()``, and so on), because
-subclasses override them and rely on that.
+It owns the reading side and the overridable methods, and no parsing: received
+bytes go to the engine's `Framer`.  The output methods ``push()`` and
+``initiate_send()`` are the engine's own functions, so that with the compiled
+engine a push is one call into C.  Every method calls the others the way
+CPython 3.11's does (``push()`` ends in ``self.initiate_send()``, which calls
+``self.send()``, and so on), because subclasses override them and rely on that.
 """
 
 import warnings
@@ -19,7 +20,7 @@ from . import _engine as _selected
 
 __all__ = ["async_chat", "simple_producer"]
 
-# Module global, read at call time, so tests can run the adapter on either engine.
+# The engine async_chat runs on; use_engine() changes it.
 _engine = _selected.engine
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
@@ -49,8 +50,7 @@ class async_chat(asyncore.dispatcher):
     # one send() per push, always.
     ac_defer_output = True
 
-    _ac_reading = False  # inside handle_read(), dispatching callbacks
-    _ac_deferred = 0  # initiate_send() calls put off meanwhile
+    _framer = None  # the engine's Framer, made by __init__
 
     def __init__(self, sock=None, map=None):
         self._framer = _engine.Framer(async_chat)
@@ -107,22 +107,23 @@ class async_chat(asyncore.dispatcher):
         except OSError:
             self.handle_error()
             return
-        if self._ac_reading or not self.ac_defer_output:
-            self._framer.feed(self, data)
+        framer = self._framer
+        if framer.reading or not self.ac_defer_output:
+            framer.feed(self, data)
             return
-        self._ac_reading = True
+        framer.reading = True  # pushes made while more input waits are put off
         try:
-            self._framer.feed(self, data)
+            framer.feed(self, data)
         finally:
-            self._ac_reading = False
-            if self._ac_deferred:
+            framer.reading = False
+            if framer.deferred:
                 if self._in_service():
-                    # One call carries the put-off ones (see initiate_send).
-                    self._ac_deferred -= 1
+                    # One call carries the put-off ones (see the engine's initiate_send).
+                    framer.deferred -= 1
                     self.initiate_send()
                 else:
                     # Closed or taken out of its map by a callback: not ours to send.
-                    self._ac_deferred = 0
+                    framer.deferred = 0
 
     def _in_service(self):
         """Connected and, if it has a socket, still in its map."""
@@ -134,18 +135,10 @@ class async_chat(asyncore.dispatcher):
     def handle_close(self):
         self.close()
 
-    def push(self, data):
-        """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
-        if not isinstance(data, _BYTES_LIKE):
-            raise TypeError(
-                f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}"
-            )
-        limit = self.ac_out_buffer_size
-        if len(data) <= limit:
-            self.producer_fifo.append(data)  # the common case, without a call into the engine
-        else:
-            _engine.enqueue(self.producer_fifo, data, limit)
-        self.initiate_send()
+    # push() and initiate_send() are the engine's own functions (see use_engine()):
+    # with the compiled engine a push costs one call into C.
+    push = _engine.push
+    initiate_send = _engine.initiate_send
 
     def push_with_producer(self, producer):
         """Queue a producer (anything with ``more()``) or bytes, and start sending."""
@@ -172,90 +165,42 @@ class async_chat(asyncore.dispatcher):
         """Close the channel once everything queued before this call is sent."""
         self.producer_fifo.append(None)
 
-    def initiate_send(self):
-        if self._ac_reading and self._framer.pending():
-            self._ac_deferred += 1  # the peer is pipelining: gather
-            return
-        fifo = self.producer_fifo
-        if not self._ac_deferred and len(fifo) == 1:
-            first = fifo[0]
-            if type(first) is bytes and 0 < len(first) <= self.ac_out_buffer_size and self.connected:
-                # The usual reply, one buffer: straight to send(), as the reference.
-                fifo.popleft()
-                self._send_or_requeue(first)
-                return
-        # One send() per call, as the reference, plus one per call put off.
-        rounds = 1 + self._ac_deferred
-        self._ac_deferred = 0
-        self._send_chunks(rounds, True)
+    def _send_put_off(self):
+        """Send what put-off pushes queued: the reference had sent them already.
 
-    def _send_chunks(self, rounds, may_close):
-        """Send up to *rounds* chunks of queued output, while the socket takes some of each.
-
-        A close marker (None) at the front of the queue closes the channel only
-        in the first round, when *may_close*: a round that stands for a put-off
-        push sends data, as that push would have.
+        For close(), del_channel() and discard_buffers() inside a callback;
+        never calls initiate_send() on a channel that is closing.
         """
-        fifo = self.producer_fifo
-        limit = self.ac_out_buffer_size
-        encoding = self.encoding if self.use_encoding else None
-        while rounds and fifo and self.connected:
-            rounds -= 1
-            if fifo[0] is None and not may_close:
-                return
-            may_close = False
-            chunk = _engine.take_chunk(fifo, limit, encoding)
-            if chunk is None:
-                self.handle_close()
-                return
-            if not chunk or not self._send_or_requeue(chunk):
-                return
-
-    def _send_or_requeue(self, chunk):
-        """self.send(chunk); what it did not take goes back to the front of the queue.
-
-        Returns how many bytes were sent.  OSError goes to handle_error(), as
-        in the reference; any other exception propagates, with nothing lost.
-        """
-        try:
-            sent = self.send(chunk) or 0  # the reference takes any false result as 0
-        except OSError:
-            self.producer_fifo.appendleft(chunk)
-            self.handle_error()
-            return 0
-        except BaseException:
-            self.producer_fifo.appendleft(chunk)
-            raise
-        if sent < len(chunk):
-            self.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
-        return sent
-
-    def _send_deferred(self):
-        """Send what put-off pushes queued, without calling initiate_send().
-
-        For close(), del_channel() and discard_buffers() inside a callback: the
-        reference had sent each of those pushes already.
-        """
-        rounds, self._ac_deferred = self._ac_deferred, 0
-        self._send_chunks(rounds, False)
+        if self._framer is not None and self._framer.deferred:
+            _engine.send_deferred(self)
 
     def close(self):
-        if self._ac_deferred:
-            self._send_deferred()
+        self._send_put_off()
         asyncore.dispatcher.close(self)
 
     def del_channel(self, map=None):
-        if self._ac_deferred:
-            self._send_deferred()
+        self._send_put_off()
         asyncore.dispatcher.del_channel(self, map)
 
     def discard_buffers(self):
         """Drop all unprocessed input, collected data and queued output."""
-        if self._ac_deferred:
-            self._send_deferred()
+        self._send_put_off()
         self._framer.replace(b"")
         self.incoming.clear()
         self.producer_fifo.clear()
+
+
+def use_engine(engine):
+    """Run async_chat, and every subclass of it, on *engine*; return the engine it ran on.
+
+    For tests and benchmarks, which compare the engines in one process.  Takes
+    effect for channels made from then on.
+    """
+    global _engine
+    previous, _engine = _engine, engine
+    async_chat.push = engine.push
+    async_chat.initiate_send = engine.initiate_send
+    return previous
 
 
 class simple_producer:

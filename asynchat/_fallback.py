@@ -8,11 +8,16 @@ side two functions work on the producer fifo (a ``collections.deque`` that
 user code may also inspect and change): `enqueue` queues pushed data, and
 `take_chunk` takes the next bytes to send off its front.
 
+`push`, `initiate_send` and `send_deferred` are ``async_chat``'s output
+methods themselves (the class takes them from its engine): the output rule
+and the gathering of queued buffers into sends.  They reach the socket only
+through the channel's own ``send()``, ``handle_error()`` and ``handle_close()``.
+
 The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
-__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end"]
+__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 _NO_ATTRIBUTES = {}
@@ -60,6 +65,8 @@ class Framer:
     re-slices the whole buffer after every terminator, which is quadratic.
     ``_taken`` is where the bytes handed to the running callback end (with
     their terminator): input from there on waits to be framed (`pending`).
+    ``reading`` is true while ``handle_read()`` dispatches callbacks (it sets
+    it), and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
 
     *base* is the consumer's base class.  Where a consumer uses its
     ``get_terminator()`` (which returns ``self.terminator``) and
@@ -67,12 +74,14 @@ class Framer:
     the engine does that work itself instead of calling them.
     """
 
-    __slots__ = ("_buf", "_pos", "_taken", "_base_get", "_base_collect")
+    __slots__ = ("_buf", "_pos", "_taken", "_base_get", "_base_collect", "reading", "deferred")
 
     def __init__(self, base=None):
         self._buf = b""
         self._pos = 0
         self._taken = 0
+        self.reading = False
+        self.deferred = 0
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -278,3 +287,94 @@ def take_chunk(fifo, limit, encoding=None):
     if not parts:
         return b""
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def push(self, data):
+    """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
+    if not isinstance(data, _BYTES_LIKE):
+        raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    limit = self.ac_out_buffer_size
+    if len(data) <= limit:
+        self.producer_fifo.append(data)
+    else:
+        enqueue(self.producer_fifo, data, limit)
+    self.initiate_send()
+
+
+def initiate_send(self):
+    """Send queued output, or put it off while the peer pipelines (the output rule).
+
+    While received input waits to be framed after what the running callback
+    was given, the call only counts itself in ``framer.deferred``; the next
+    call made otherwise sends one chunk for itself and one per call put off,
+    as the reference would have sent one per call.
+    """
+    framer = self._framer
+    if framer.reading and framer.pending():
+        framer.deferred += 1
+        return
+    fifo = self.producer_fifo
+    if not framer.deferred and len(fifo) == 1:
+        first = fifo[0]
+        if type(first) is bytes and 0 < len(first) <= self.ac_out_buffer_size and self.connected:
+            # The usual reply, one buffer: straight to send(), as the reference.
+            fifo.popleft()
+            _send_or_requeue(self, first)
+            return
+    rounds = 1 + framer.deferred
+    framer.deferred = 0
+    _send_chunks(self, rounds, True)
+
+
+def send_deferred(self):
+    """Send what put-off initiate_send() calls left queued, without calling initiate_send().
+
+    For close(), del_channel() and discard_buffers() inside a callback: the
+    reference had sent each of those pushes already.
+    """
+    framer = self._framer
+    rounds, framer.deferred = framer.deferred, 0
+    _send_chunks(self, rounds, False)
+
+
+def _send_chunks(chan, rounds, may_close):
+    """Send up to *rounds* chunks of queued output, while the socket takes some of each.
+
+    A close marker (None) at the front of the queue closes the channel only in
+    the first round, when *may_close*: a round that stands for a put-off push
+    sends data, as that push would have.
+    """
+    fifo = chan.producer_fifo
+    limit = chan.ac_out_buffer_size
+    encoding = chan.encoding if chan.use_encoding else None
+    while rounds and fifo and chan.connected:
+        rounds -= 1
+        if fifo[0] is None and not may_close:
+            return
+        may_close = False
+        chunk = take_chunk(fifo, limit, encoding)
+        if chunk is None:
+            chan.handle_close()
+            return
+        if not chunk or not _send_or_requeue(chan, chunk):
+            return
+
+
+def _send_or_requeue(chan, chunk):
+    """chan.send(chunk); what it did not take goes back to the front of the queue.
+
+    Returns how many bytes were sent.  OSError goes to handle_error(), as in
+    the reference; any other exception propagates, with nothing lost.
+    """
+    try:
+        sent = chan.send(chunk) or 0  # the reference takes any false result as 0
+    except OSError:
+        chan.producer_fifo.appendleft(chunk)
+        chan.handle_error()
+        return 0
+    except BaseException:
+        chan.producer_fifo.appendleft(chunk)
+        raise
+    if sent < len(chunk):
+        chan.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
+    return sent

@@ -39,13 +39,14 @@ def base_class(name):
 @contextlib.contextmanager
 def engine_for(name):
     """Run this package's async_chat on the named engine (no-op for the reference)."""
-    saved = asynchat._chat._engine
-    if name != "reference":
-        asynchat._chat._engine = _engine(name)
+    if name == "reference":
+        yield
+        return
+    previous = asynchat._chat.use_engine(_engine(name))
     try:
         yield
     finally:
-        asynchat._chat._engine = saved
+        asynchat._chat.use_engine(previous)
 
 
 def asyncore_of(base):

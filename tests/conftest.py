@@ -32,7 +32,7 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
     )
 
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
-from engines import engine_modules  # noqa: E402
+from engines import engine_modules, running_on  # noqa: E402
 from loopback import close_all  # noqa: E402
 
 
@@ -51,11 +51,10 @@ def _engine_module(name):
 
 
 @pytest.fixture(params=["cython", "python"])
-def engine(request, monkeypatch):
+def engine(request):
     """Each engine in turn, installed as the one async_chat uses."""
-    module = _engine_module(request.param)
-    monkeypatch.setattr("asynchat._chat._engine", module)
-    return module
+    with running_on(_engine_module(request.param)) as module:
+        yield module
 
 
 @pytest.fixture(scope="session")

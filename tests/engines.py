@@ -1,8 +1,11 @@
 """The engines this interpreter can run, for tests that compare them within one test."""
 
+import contextlib
 import importlib
 import os
 import sys
+
+import asynchat._chat
 
 
 def compiled_expected():
@@ -18,3 +21,13 @@ def engine_modules():
         if compiled_expected():
             raise
     return modules
+
+
+@contextlib.contextmanager
+def running_on(module):
+    """async_chat and its subclasses run on the engine *module* inside the block."""
+    previous = asynchat._chat.use_engine(module)
+    try:
+        yield module
+    finally:
+        asynchat._chat.use_engine(previous)

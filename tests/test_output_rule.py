@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import asynchat
-from engines import engine_modules
+from engines import engine_modules, running_on
 from loopback import LineServer, Listener, run_until
 
 
@@ -205,9 +205,8 @@ def pending_probe_class(base):
     return Probe
 
 
-def pending_trace(monkeypatch, module, chunks, terminators):
-    with monkeypatch.context() as patch:
-        patch.setattr("asynchat._chat._engine", module)
+def pending_trace(module, chunks, terminators):
+    with running_on(module):
         chan = pending_probe_class(asynchat.async_chat)(chunks, terminators)
         while chan.chunks:
             chan.handle_read()
@@ -226,12 +225,12 @@ stream_terminators = st.one_of(
     cuts=st.lists(st.integers(1, 30), max_size=10),
     terminators=st.lists(stream_terminators, min_size=1, max_size=12),
 )
-def test_engines_agree_on_pending_input(monkeypatch, data, cuts, terminators):
+def test_engines_agree_on_pending_input(data, cuts, terminators):
     chunks, at = [], 0
     for size in cuts + [len(data)]:
         chunks.append(data[at:at + size])
         at += size
-    traces = {name: pending_trace(monkeypatch, module, chunks, terminators)
+    traces = {name: pending_trace(module, chunks, terminators)
               for name, module in engine_modules().items()}
     python = traces.pop("python")
     for other in traces.values():

@@ -158,6 +158,50 @@ def test_found_terminator_rebinding_itself_like_a_state_machine(engine):
     chan.del_channel()
 
 
+def test_collect_incoming_data_rebound_on_the_instance_takes_effect_at_once(engine, ref):
+    """A server that skips a message's body swaps its collector between messages of one recv."""
+
+    def run(base):
+        class Skipping(base):
+            def __init__(self):
+                base.__init__(self)
+                self.kept, self.skipped = [], []
+                self.set_terminator(b"\n")
+
+            def recv(self, size):
+                return b"keep\nSKIP\nskip\nback\nkeep2\n"
+
+            def collect_incoming_data(self, data):
+                self.kept.append(data)
+
+            def skip(self, data):
+                self.skipped.append(data)
+
+            def found_terminator(self):
+                skipping = "collect_incoming_data" in self.__dict__
+                if not skipping and self.kept[-1] == b"SKIP":
+                    self.collect_incoming_data = self.skip
+                elif skipping and self.skipped[-1] == b"back":
+                    del self.collect_incoming_data
+
+        chan = Skipping()
+        chan.handle_read()
+        chan.del_channel()
+        return chan.kept, chan.skipped
+
+    assert run(asynchat.async_chat) == run(ref.async_chat) == ([b"keep", b"SKIP", b"keep2"], [b"skip", b"back"])
+
+
+def test_initiate_send_replaced_on_the_instance_is_called_by_push(engine):
+    chan = ScriptedRecv([])
+    calls = []
+    chan.initiate_send = lambda: calls.append(list(chan.producer_fifo))
+    chan.push(b"one")
+    chan.push(b"two")
+    assert calls == [[b"one"], [b"one", b"two"]]
+    chan.del_channel()
+
+
 def test_instance_level_get_terminator_is_honoured(engine):
     chan = ScriptedRecv([b"a;b\nc;d\n"])
     chan.set_terminator(b"\n")
