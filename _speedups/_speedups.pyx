@@ -9,19 +9,17 @@
 Terminators are searched for with memchr (and memcmp for the rest of a short
 terminator), the held-back terminator prefix at the end of a buffer is found
 with memcmp, and byte-count terminators slice without copying the buffer.
-Where a channel keeps the base class's ``_collect_incoming_data``, each
-message is appended to ``self.incoming`` here, without a Python-level call;
-a class's own ``collect_incoming_data()`` and ``found_terminator()`` are
-called as plain functions with the channel, without a bound method per message.
+Where a channel keeps the base class's ``get_terminator`` and
+``_collect_incoming_data``, their work is done here, without their frames.
 
 ``push()``, ``initiate_send()`` (the output rule, and gathering) and
 ``send_deferred()`` are ``async_chat``'s methods themselves: a push is one call.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_Append
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
+from cpython.object cimport PyObject
 from libc.string cimport memchr, memcmp
 
 from asynchat._fallback import _as_bytes, _as_output
@@ -31,49 +29,43 @@ __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "ini
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
-    # What a class attribute is, as stored (no descriptor binding); Cython itself relies on it.
-    PyObject *_PyType_Lookup(PyTypeObject *type, object name)
-    bint PyFunction_Check(PyObject *o)
 
 # Longer terminators go to bytes.find, which is linear whatever the input;
 # memchr + memcmp costs up to this many byte compares per candidate.
 cdef enum:
     SHORT_TERMINATOR = 16
 
-cdef dict _NO_ATTRIBUTES = {}
-cdef PyObject *_OBJECT_GETATTRIBUTE = _PyType_Lookup(<PyTypeObject *>object, "__getattribute__")
+# The callbacks are looked up on the channel per message, as the reference does,
+# so that a method rebound on the instance or its class takes effect at once.
+# Nothing here reads the instance's __dict__: asking for it makes CPython 3.11+
+# turn the instance's inline attribute storage into a real dict, which slows
+# every attribute access in the user's own callbacks by about half.
+
+cdef inline bint _bound_to(method, function, chan):
+    """*method* is *function* bound to *chan*: calling it is calling function(chan)."""
+    return (function is not None and PyMethod_Check(method)
+            and PyMethod_GET_FUNCTION(method) == <PyObject *>function
+            and PyMethod_GET_SELF(method) == <PyObject *>chan)
 
 
-cdef inline PyObject *_class_attribute(type cls, str name):
-    return _PyType_Lookup(<PyTypeObject *>cls, name)
+cdef inline object _terminator(chan, base_get):
+    get = chan.get_terminator
+    if _bound_to(get, base_get, chan):
+        return chan.terminator  # what the base class's get_terminator() returns, without its frame
+    return get()
 
 
-cdef inline object _plain_function(type cls, str name):
-    """The class's *name* if it is a plain function (calling it with the instance is the method call), else None."""
-    cdef PyObject *raw = _class_attribute(cls, name)
-    return <object>raw if raw != NULL and PyFunction_Check(raw) else None
-
-
-cdef inline bint _instance_attribute(type cls, str name):
-    """Reading *name* on an instance is a lookup in its __dict__ (no data descriptor in the way)."""
-    cdef PyObject *raw = _class_attribute(cls, name)
-    return raw == NULL or (<PyTypeObject *>(<object>raw).__class__).tp_descr_set == NULL
-
-
-# The callbacks: the class's plain function called with the channel, as the
-# method call would (no bound method), unless the instance has its own.
-cdef inline _collect(chan, collect_function, dict own, piece):
-    if collect_function is not None and "collect_incoming_data" not in own:
-        collect_function(chan, piece)
+cdef inline _collect(chan, base_collect, piece):
+    collect = chan.collect_incoming_data
+    if _bound_to(collect, base_collect, chan):
+        # What the base class's _collect_incoming_data() does, without its frame.
+        incoming = chan.incoming
+        if type(incoming) is list:
+            PyList_Append(incoming, piece)
+        else:
+            incoming.append(piece)
     else:
-        chan.collect_incoming_data(piece)
-
-
-cdef inline _found(chan, found_function, dict own):
-    if found_function is not None and "found_terminator" not in own:
-        found_function(chan)
-    else:
-        chan.found_terminator()
+        collect(piece)
 
 
 cdef inline Py_ssize_t _find(const char *buf, Py_ssize_t start, Py_ssize_t end,
@@ -187,10 +179,6 @@ cdef class Framer:
         cdef bytes term_bytes
         cdef Py_ssize_t pos, n, lb, index, m, keep, count
         cdef const char *p
-        cdef PyObject *found
-        cdef dict own
-        cdef type cls = type(chan)
-        cdef bint usual, class_get, class_collect, read_terminator, read_incoming
 
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -202,22 +190,8 @@ cdef class Framer:
             self._pos = 0
             self._taken = 0
 
-        # What the channel's class does, looked up once per recv (a class changed
-        # by a callback is seen from the next recv on).  Per message, only the
-        # instance's own attributes are checked: callbacks may rebind methods on
-        # the instance, as state-machine servers do.
-        attributes = getattr(chan, "__dict__", None)
-        usual = type(attributes) is dict and _class_attribute(cls, "__getattribute__") == _OBJECT_GETATTRIBUTE
-        own = attributes if usual else _NO_ATTRIBUTES
-        class_get = (usual and self._base_get is not None
-                     and getattr(cls, "get_terminator", None) is self._base_get)
-        class_collect = (usual and self._base_collect is not None
-                         and getattr(cls, "collect_incoming_data", None) is self._base_collect)
-        found_function = _plain_function(cls, "found_terminator") if usual else None
-        collect_function = _plain_function(cls, "collect_incoming_data") if usual else None
-        read_terminator = usual and _instance_attribute(cls, "terminator")
-        read_incoming = usual and _instance_attribute(cls, "incoming")
-
+        base_get = self._base_get
+        base_collect = self._base_collect
         while True:
             buf = self._buf
             pos = self._pos
@@ -228,31 +202,27 @@ cdef class Framer:
                     self._clear()
                 return
             p = PyBytes_AS_STRING(buf)
-            if class_get and "get_terminator" not in own:
-                found = PyDict_GetItem(own, "terminator") if read_terminator else NULL
-                term = <object>found if found != NULL else chan.terminator
-            else:
-                term = chan.get_terminator()
+            term = _terminator(chan, base_get)
             if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
                 if not term:
                     # None, 0 or b"": everything is data.
                     self._taken = n
-                    _collect(chan, collect_function, own, buf[pos:] if pos else buf)
+                    _collect(chan, base_collect, buf[pos:] if pos else buf)
                     self._clear()
                     return
                 if isinstance(term, int):
                     count = _byte_count(term)
                     if lb < count:
                         self._taken = n
-                        _collect(chan, collect_function, own, buf[pos:] if pos else buf)
+                        _collect(chan, base_collect, buf[pos:] if pos else buf)
                         self._clear()
                         chan.terminator = chan.terminator - lb
                         return
                     self._taken = pos + count
-                    _collect(chan, collect_function, own, PyBytes_FromStringAndSize(p + pos, count))
+                    _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, count))
                     self._pos += count
                     chan.terminator = 0
-                    _found(chan, found_function, own)
+                    chan.found_terminator()
                     continue
                 term = _as_bytes(term, "terminator")
             term_bytes = <bytes>term
@@ -263,29 +233,20 @@ cdef class Framer:
                 index = buf.find(term_bytes, pos)
             if index >= 0:
                 if index > pos:
-                    piece = PyBytes_FromStringAndSize(p + pos, index - pos)
-                    if class_collect and "collect_incoming_data" not in own:
-                        found = PyDict_GetItem(own, "incoming") if read_incoming else NULL
-                        incoming = <object>found if found != NULL else chan.incoming
-                        if type(incoming) is list:
-                            PyList_Append(incoming, piece)
-                        else:
-                            incoming.append(piece)
-                    else:
-                        self._taken = index + m
-                        _collect(chan, collect_function, own, piece)
+                    self._taken = index + m
+                    _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, index - pos))
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += index - pos + m
-                _found(chan, found_function, own)
+                chan.found_terminator()
                 continue
             keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
             if not keep:
                 self._taken = n
-                _collect(chan, collect_function, own, buf[pos:] if pos else buf)
+                _collect(chan, base_collect, buf[pos:] if pos else buf)
                 self._clear()
             elif keep != lb:
                 self._taken = n - keep
-                _collect(chan, collect_function, own, PyBytes_FromStringAndSize(p + pos, lb - keep))
+                _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, lb - keep))
                 n = PyBytes_GET_SIZE(self._buf) - keep
                 if self._pos < n:
                     self._pos = n
@@ -368,10 +329,11 @@ def push(self, data):
         self.producer_fifo.append(data)
     else:
         enqueue(self.producer_fifo, data, limit)
-    if _own_method(self, "initiate_send", _INITIATE_SEND):
-        _initiate_send(self)  # what self.initiate_send() would run, without the call
+    method = self.initiate_send
+    if _bound_to(method, _INITIATE_SEND, self):
+        _initiate_send(self)  # what the call would run, without its frame
     else:
-        self.initiate_send()
+        method()
 
 
 def initiate_send(self):
@@ -394,17 +356,6 @@ def send_deferred(self):
 
 
 _INITIATE_SEND = initiate_send
-
-
-cdef inline bint _own_method(chan, str name, function) except -1:
-    """Whether ``chan.<name>`` is *function* bound to chan, found the usual way."""
-    cdef type cls = type(chan)
-    if _class_attribute(cls, name) != <PyObject *>function:
-        return False
-    if _class_attribute(cls, "__getattribute__") != _OBJECT_GETATTRIBUTE:
-        return False
-    attributes = getattr(chan, "__dict__", None)
-    return attributes is None or (type(attributes) is dict and name not in <dict>attributes)
 
 
 cdef _initiate_send(chan):

@@ -20,7 +20,6 @@ stub ``_speedups.pyi`` documents it.
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
-_NO_ATTRIBUTES = {}
 
 
 def _as_bytes(data, what):
@@ -68,13 +67,13 @@ class Framer:
     ``reading`` is true while ``handle_read()`` dispatches callbacks (it sets
     it), and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
 
-    *base* is the consumer's base class.  Where a consumer uses its
-    ``get_terminator()`` (which returns ``self.terminator``) and
-    ``_collect_incoming_data()`` (which appends to ``self.incoming``) unchanged,
-    the engine does that work itself instead of calling them.
+    *base* is the consumer's base class.  The compiled engine does the work
+    of its ``get_terminator()`` and ``_collect_incoming_data()`` itself where
+    a consumer uses them unchanged; here every callback is called, as the
+    reference does, which the JIT of PyPy serves best.
     """
 
-    __slots__ = ("_buf", "_pos", "_taken", "_base_get", "_base_collect", "reading", "deferred")
+    __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred")
 
     def __init__(self, base=None):
         self._buf = b""
@@ -82,8 +81,6 @@ class Framer:
         self._taken = 0
         self.reading = False
         self.deferred = 0
-        self._base_get = getattr(base, "get_terminator", None)
-        self._base_collect = getattr(base, "_collect_incoming_data", None)
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -129,22 +126,6 @@ class Framer:
                 self._buf = data
             self._pos = 0
             self._taken = 0
-        cls = type(chan)
-        own = getattr(chan, "__dict__", None)
-        # The short cuts skip a method lookup, so only where nothing can observe it.
-        usual = type(own) is dict and cls.__getattribute__ is object.__getattribute__
-        if not usual:
-            own = _NO_ATTRIBUTES
-        class_get = (
-            usual
-            and self._base_get is not None
-            and getattr(cls, "get_terminator", None) is self._base_get
-        )
-        class_collect = (
-            usual
-            and self._base_collect is not None
-            and getattr(cls, "collect_incoming_data", None) is self._base_collect
-        )
         while True:
             buf = self._buf
             pos = self._pos
@@ -154,10 +135,7 @@ class Framer:
                     self._buf = b""
                     self._pos = 0
                 return
-            if class_get and "get_terminator" not in own:
-                term = chan.terminator
-            else:
-                term = chan.get_terminator()
+            term = chan.get_terminator()
             if type(term) is not bytes or not term:
                 if not term:
                     # None, 0 or b"": everything is data.
@@ -187,11 +165,8 @@ class Framer:
             if index >= 0:
                 end = index + len(term)
                 if index > pos:
-                    if class_collect and "collect_incoming_data" not in own:
-                        chan.incoming.append(buf[pos:index])
-                    else:
-                        self._taken = end
-                        chan.collect_incoming_data(buf[pos:index])
+                    self._taken = end
+                    chan.collect_incoming_data(buf[pos:index])
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += end - pos
                 chan.found_terminator()

@@ -1,8 +1,8 @@
 """Classes that define the callbacks and attributes in unusual ways get the reference's behaviour.
 
-The compiled engine looks class attributes up once per recv and takes short
-cuts for plain ones (instance-dict reads, calling the class's function without
-a bound method, appending to ``incoming`` itself); these shapes must not.
+The compiled engine takes short cuts where a channel uses the base class's
+``get_terminator()`` and ``_collect_incoming_data()`` (reading ``terminator``,
+appending to ``incoming`` itself); these shapes must see what the reference does.
 """
 
 import collections
