@@ -1,22 +1,31 @@
-"""End-to-end line echo over loopback, pipelined and request/response (see e2e.py)."""
+"""End-to-end line echo over loopback, pipelined and request/response (see e2e.py).
+
+async_chat servers run with the documentation-style handler (the headline
+rows) and with the base class's plumbing (a second row per load).
+"""
 
 import pytest
 
 import e2e
 import implementations
+import peers
+from workloads import row_name
 
-SERVERS = implementations.available() + ["asyncio-protocol", "asyncio-streams", "raw-echo"]
 LOADS = [e2e.PIPELINED, e2e.REQUEST_RESPONSE]
+OTHERS = ["asyncio-protocol"] + peers.available() + ["asyncio-streams", "raw-echo"]
+# The other servers are not async_chat handlers: one row per load for them.
+CASES = [(load, handler, implementation)
+         for load in LOADS for handler in ("documented", "plumbing")
+         for implementation in implementations.available() + (OTHERS if handler == "documented" else [])]
 
 
-@pytest.mark.parametrize("implementation", SERVERS)
-@pytest.mark.parametrize("load", LOADS, ids=[load.workload for load in LOADS])
-def test_line_echo(benchmark, load, implementation):
-    benchmark.group = f"end-to-end {load.workload}"
-    benchmark.extra_info.update(
-        workload=load.workload, implementation=implementation, unit="line", count=load.total,
-    )
+@pytest.mark.parametrize("load,handler,implementation", CASES,
+                         ids=[f"{row_name(load.workload, h)}-{i}" for load, h, i in CASES])
+def test_line_echo(benchmark, load, handler, implementation):
+    row = row_name(load.workload, handler)
+    benchmark.group = f"end-to-end {row}"
+    benchmark.extra_info.update(workload=row, implementation=implementation, unit="line", count=load.total)
     with implementations.engine_for(implementation if implementation in implementations.available() else "python"):
-        round_ = e2e.make_round(load, implementation)
+        round_ = e2e.make_round(load, implementation, handler)
         lines = benchmark.pedantic(round_.run, setup=round_.start, rounds=3, iterations=1)
     assert lines == load.total

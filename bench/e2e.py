@@ -3,12 +3,16 @@
 Every server echoes each 16-byte line back as soon as it has framed it, with
 TCP_NODELAY on every accepted socket:
 - an async_chat subclass (this package on either engine, or CPython's own),
-  whose found_terminator() pushes the line back;
+  written as the documentation writes one: collect_incoming_data() appends
+  to a list, found_terminator() joins it and pushes the line back (the
+  "plumbing" handler keeps the base class's _collect_incoming_data instead);
 - "raw-echo": a plain asyncore dispatcher that echoes bytes without framing,
   the client's own ceiling;
 - "asyncio-streams": StreamReader.readline() / StreamWriter.write() + drain();
-- "asyncio-protocol": a Protocol that splits lines itself and writes the
-  answers to one data_received() at once.
+- "asyncio-protocol": a Protocol doing the same per-line work as the
+  async_chat handler: it cuts each line, builds line + b"\n", and makes one
+  write() per data_received(); "uvloop-protocol" is the same on uvloop;
+- "twisted-lineonly": Twisted's LineOnlyReceiver (see peers.py).
 
 Two loads (`Load`): "pipelined-echo", where each connection keeps 300 lines in
 flight, and "request-response", where each waits for every echo before it
@@ -28,6 +32,7 @@ import sys
 from typing import NamedTuple
 
 import implementations
+import peers
 from scale import scaled
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,16 +128,25 @@ class AsyncoreRound:
         return finish_client(self.client, b"".join(report), self.load)
 
 
-def line_echo_class(base):
+def line_echo_class(base, handler):
     class LineEcho(base):
-        collect_incoming_data = base._collect_incoming_data
-
         def __init__(self, sock, sock_map):
             base.__init__(self, sock, sock_map)
+            self.parts = []
             self.set_terminator(b"\n")
 
-        def found_terminator(self):
-            self.push(self._get_data() + b"\n")
+        if handler == "documented":
+            def collect_incoming_data(self, data):
+                self.parts.append(data)
+
+            def found_terminator(self):
+                self.push(b"".join(self.parts) + b"\n")
+                self.parts = []
+        else:
+            collect_incoming_data = base._collect_incoming_data
+
+            def found_terminator(self):
+                self.push(self._get_data() + b"\n")
 
         def handle_close(self):
             self.close()
@@ -170,7 +184,7 @@ class AsyncioRound:
         self.kind = kind
 
     def start(self):
-        self.loop = asyncio.new_event_loop()
+        self.loop = peers.new_uvloop() if self.kind == "uvloop-protocol" else asyncio.new_event_loop()
         self.connected = 0
         self.all_connected = self.loop.create_future()
         sock = listening_socket()
@@ -200,20 +214,27 @@ class AsyncioRound:
             return await asyncio.start_server(handle, sock=sock)
         round_ = self
 
-        class SplittingEcho(asyncio.Protocol):
+        class LineCuttingEcho(asyncio.Protocol):
             def connection_made(self, transport):
                 self.transport = transport
                 self.rest = b""
                 round_._accepted(transport)
 
             def data_received(self, data):
-                data = self.rest + data if self.rest else data
-                end = data.rfind(b"\n") + 1
-                self.rest = data[end:]
-                # One answer per line, written together.
-                self.transport.write(b"".join(line + b"\n" for line in data[:end].split(b"\n")[:-1]))
+                if self.rest:
+                    data = self.rest + data
+                replies = []
+                start = 0
+                while True:  # cut each line, as the async_chat handler is given each line
+                    end = data.find(b"\n", start)
+                    if end < 0:
+                        break
+                    replies.append(data[start:end] + b"\n")
+                    start = end + 1
+                self.rest = data[start:]
+                self.transport.write(b"".join(replies))
 
-        return await self.loop.create_server(SplittingEcho, sock=sock)
+        return await self.loop.create_server(LineCuttingEcho, sock=sock)
 
     def run(self):
         report = self.loop.create_future()
@@ -231,11 +252,13 @@ class AsyncioRound:
         return finish_client(self.client, data, self.load)
 
 
-def make_round(load, implementation):
-    if implementation in ("asyncio-streams", "asyncio-protocol"):
+def make_round(load, implementation, handler="documented"):
+    if implementation in ("asyncio-streams", "asyncio-protocol", "uvloop-protocol"):
         return AsyncioRound(load, implementation)
+    if implementation == "twisted-lineonly":
+        return peers.TwistedRound(load, sys.modules[__name__])
     if implementation == "raw-echo":
         asyncore = implementations.asyncore_of(implementations.base_class("python"))
         return AsyncoreRound(load, asyncore, raw_echo_class(asyncore))
     base = implementations.base_class(implementation)
-    return AsyncoreRound(load, implementations.asyncore_of(base), line_echo_class(base))
+    return AsyncoreRound(load, implementations.asyncore_of(base), line_echo_class(base, handler))

@@ -9,9 +9,12 @@ and written to bench/results/report.md, with a chart in bench/results/report.png
 when matplotlib is installed.
 
 Each cell is a rate (the median round) and, in brackets, how many times
-CPython's own module ("reference") that is.  "floor" is the same callbacks
-with the messages cut by bytes.split and no framing logic; "raw-echo" is a
-server that echoes bytes without framing: the load client's own ceiling.
+CPython's own module ("reference") that is.  "compiled" and "pure Python" are
+this package on its two engines.  "floor" is the same callbacks with the
+messages cut by bytes.split and no framing logic; "raw-echo" is a server that
+echoes bytes without framing: the load client's own ceiling.  Rows without a
+suffix use a documentation-style handler (its own collect_incoming_data());
+", _collect_incoming_data" rows keep the base class's.
 """
 
 import argparse
@@ -24,7 +27,10 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "asyncio-streams", "raw-echo"]
+ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "uvloop-protocol", "twisted-lineonly",
+         "asyncio-streams", "raw-echo"]
+# How the report and README name the implementations; the rest by their own names.
+LABELS = {"cython": "compiled", "python": "pure Python"}
 UNITS = {"msg": (1e6, "M msg/s"), "line": (1e6, "M lines/s"), "push": (1e6, "M pushes/s"), "byte": (1e9, "GB/s")}
 
 
@@ -55,7 +61,7 @@ def columns(table):
 
 def render(table, machine):
     names = columns(table)
-    header = ["workload", "unit"] + names
+    header = ["workload", "unit"] + [LABELS.get(n, n) for n in names]
     rows, notes = [], []
     for workload, rates in table.items():
         unit = next(iter(rates.values()))[1]["unit"]
@@ -73,9 +79,9 @@ def render(table, machine):
             row.append(cell)
         rows.append(row)
         if "cython" in rates and "floor" in rates:
-            notes.append(f"- {workload}: the compiled engine runs at "
-                         f"{rates['floor'][0] / rates['cython'][0]:.2f}x the floor's time")
-        sends = {n: r[1]["sends"] for n, r in rates.items() if "sends" in r[1]}
+            notes.append(f"- {workload}: compiled takes {rates['floor'][0] / rates['cython'][0]:.2f}x "
+                         "the floor's time")
+        sends = {LABELS.get(n, n): r[1]["sends"] for n, r in rates.items() if "sends" in r[1]}
         if sends:
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
@@ -90,7 +96,7 @@ def render(table, machine):
 
 
 def chart(table, path):
-    """Speed relative to the reference, per workload and implementation (log scale)."""
+    """Speed relative to the reference, per workload and implementation (log scale), values on the bars."""
     try:
         import matplotlib
     except ImportError:
@@ -102,18 +108,20 @@ def chart(table, path):
     workloads = [w for w, rates in table.items() if "reference" in rates]
     if not workloads:
         return None
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(workloads) * max(2, len(names)) / 2 + 1.5))
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(workloads) * len(names) + 1.8))
     height = 0.8 / len(names)
     for i, name in enumerate(names):
         ys = [j + i * height for j in range(len(workloads))]
         xs = [table[w][name][0] / table[w]["reference"][0] if name in table[w] else 0 for w in workloads]
-        ax.barh(ys, xs, height=height, label=name)
-    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(workloads))], workloads)
+        bars = ax.barh(ys, xs, height=height, label=LABELS.get(name, name))
+        ax.bar_label(bars, labels=[f"{x:.1f}x" if x else "" for x in xs], padding=2, fontsize=7)
+    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(workloads))], workloads, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_xlabel("speed relative to CPython's own asynchat (log scale; 1 = reference)")
-    ax.legend(loc="lower right")
+    ax.text(1.0, -0.6, " 1x = CPython's asynchat", fontsize=8, va="bottom")
+    ax.set_xlabel("speed relative to CPython's own asynchat, log scale: longer bars are faster")
+    ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"asynchat on {platform.python_implementation()} {platform.python_version()}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -15,6 +15,6 @@ echo "=== $name ($py): fresh venv in $venv"
 rm -rf "$venv"
 "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "$repo[bench]"
+"$venv/bin/python" -m pip install -q "$repo[bench,bench-peers]"
 cd "$repo/bench"
 exec "$venv/bin/python" report.py "$@"

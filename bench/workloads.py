@@ -82,9 +82,9 @@ def framing_workloads():
     ]
 
 
-def row_name(workload, handler):
-    """The report's row: the workload, and the handler style when it is not the headline one."""
-    return workload.name if handler == "documented" else f"{workload.name}, _collect_incoming_data"
+def row_name(name, handler):
+    """The report's row for workload *name*: the handler style is named when it is not the headline one."""
+    return name if handler == "documented" else f"{name}, _collect_incoming_data"
 
 
 def framing_channel(base, workload, handler="documented"):

@@ -46,7 +46,7 @@ for py in "${interpreters[@]}"; do
         cpython*) expect=$([ "$require" = 0 ] && echo "" || echo cython) ;;
         *) expect=python ;;
     esac
-    ASYNCHAT_REQUIRE_EXTENSIONS=$require "$venv/bin/python" -m pip install -q "$repo[test]"
+    ASYNCHAT_REQUIRE_EXTENSIONS=$require "$venv/bin/python" -m pip install -q "$repo[test,bench-peers]"
     export ASYNCHAT_EXPECT_IMPLEMENTATION=$expect
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
     # bench/ runs too, each case once and untimed, so the benchmarks stay correct.
