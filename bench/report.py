@@ -108,18 +108,28 @@ def chart(table, path):
     workloads = [w for w, rates in table.items() if "reference" in rates]
     if not workloads:
         return None
-    fig, ax = plt.subplots(figsize=(11, 0.32 * len(workloads) * len(names) + 1.8))
-    height = 0.8 / len(names)
-    for i, name in enumerate(names):
-        ys = [j + i * height for j in range(len(workloads))]
-        xs = [table[w][name][0] / table[w]["reference"][0] if name in table[w] else 0 for w in workloads]
-        bars = ax.barh(ys, xs, height=height, label=LABELS.get(name, name))
-        ax.bar_label(bars, labels=[f"{x:.1f}x" if x else "" for x in xs], padding=2, fontsize=7)
-    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(workloads))], workloads, fontsize=8)
-    ax.invert_yaxis()
+    colours = dict(zip(names, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 2))
+    # One bar per implementation measured on a workload, groups stacked top-down.
+    bars, ticks, y = [], [], 0.0
+    for workload in workloads:
+        present = [n for n in names if n in table[workload]]
+        ticks.append(y + (len(present) - 1) / 2)
+        for name in present:
+            bars.append((y, table[workload][name][0] / table[workload]["reference"][0], name))
+            y += 1
+        y += 0.8
+    fig, ax = plt.subplots(figsize=(10, 0.22 * y + 1.6))
+    labelled = set()
+    for at, ratio, name in bars:
+        label = None if name in labelled else LABELS.get(name, name)
+        labelled.add(name)
+        drawn = ax.barh([at], [ratio], height=0.85, color=colours[name], label=label)
+        ax.bar_label(drawn, labels=[f"{ratio:.1f}x"], padding=2, fontsize=7)
+    ax.set_yticks(ticks, workloads, fontsize=8)
+    ax.set_ylim(y + 0.5, -1.5)
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
-    ax.text(1.0, -0.6, " 1x = CPython's asynchat", fontsize=8, va="bottom")
+    ax.text(1.0, -1.0, " 1x = CPython's asynchat", fontsize=8, va="center")
     ax.set_xlabel("speed relative to CPython's own asynchat, log scale: longer bars are faster")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"asynchat on {platform.python_implementation()} {platform.python_version()}")
