@@ -23,6 +23,8 @@ from cpython.object cimport PyObject
 from libc.string cimport memchr, memcmp
 
 from asynchat._fallback import _as_bytes, _as_output
+from asynchat._settings import UNLIMITED as _UNLIMITED, buffer_size as _buffer_size
+from asynchat._settings import protection as _protection
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
@@ -34,6 +36,9 @@ cdef extern from "Python.h":
 # memchr + memcmp costs up to this many byte compares per candidate.
 cdef enum:
     SHORT_TERMINATOR = 16
+
+# What a protection setting of None is stored as (asynchat._settings.UNLIMITED).
+cdef Py_ssize_t UNLIMITED = _UNLIMITED
 
 # The callbacks are looked up on the channel per message, as the reference does,
 # so that a method rebound on the instance or its class takes effect at once.
@@ -128,7 +133,7 @@ def find_prefix_at_end(haystack, needle):
 
 
 cdef class Framer:
-    """The receive buffer of one channel, scanned by offset (see asynchat._fallback.Framer)."""
+    """One channel's receive buffer, scanned by offset, and output count (see asynchat._fallback.Framer)."""
 
     cdef bytes _buf
     cdef Py_ssize_t _pos
@@ -137,6 +142,11 @@ cdef class Framer:
     cdef object _base_collect
     cdef public bint reading  # handle_read() is dispatching callbacks
     cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
+    cdef Py_ssize_t _size  # handed to collect_incoming_data() for the current message
+    cdef bint _skipping  # the current message crossed the limit
+    cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
+    cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
+    cdef public bint paused, was_paused
 
     def __init__(self, base=None):
         self._buf = b""
@@ -144,8 +154,66 @@ cdef class Framer:
         self._taken = 0
         self.reading = False
         self.deferred = 0
+        self._size = 0
+        self._skipping = False
+        self.limit = self.high = self.low = UNLIMITED
+        self.queued = 0
+        self.paused = self.was_paused = False
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
+
+    def configure(self, chan):
+        """Take *chan*'s protection settings (checked); the engine reads them again each recv."""
+        self._configure(chan)
+
+    cdef int _configure(self, chan) except -1:
+        max_message_size = chan.ac_max_message_size
+        high_water = chan.ac_out_high_water
+        low_water = chan.ac_out_low_water
+        if max_message_size is None and high_water is None and low_water is None:
+            self.limit = self.high = self.low = UNLIMITED
+        else:
+            self.limit, self.high, self.low = _protection(max_message_size, high_water, low_water)
+        self._count_output(0)
+        if self.paused and self.queued <= self.low:
+            self.paused = False
+        return 0
+
+    def new_message(self):
+        """The terminator was set: what follows is a new message for ac_max_message_size."""
+        self._size = 0
+        self._skipping = False
+
+    def count_output(self, Py_ssize_t n):
+        """*n* more bytes were queued: pause reading above the high mark."""
+        self._count_output(n)
+
+    cdef inline void _count_output(self, Py_ssize_t n) noexcept:
+        self.queued += n
+        if self.queued > self.high:
+            self.paused = self.was_paused = True
+
+    def sent(self, Py_ssize_t n, fifo):
+        """*n* bytes left through send(); *fifo* is the producer fifo after it."""
+        self._sent(n, fifo)
+
+    cdef inline int _sent(self, Py_ssize_t n, fifo) except -1:
+        self.queued -= n
+        # Bytes that user code put in or took out of the fifo itself are not
+        # counted: an empty fifo sets the count right.
+        if self.queued < 0 or not fifo:
+            self.queued = 0
+        if self.paused and self.queued <= self.low:
+            self.paused = False
+        return 0
+
+    def discard(self):
+        """Forget all input and output (discard_buffers())."""
+        self.replace(b"")
+        self._size = 0
+        self._skipping = False
+        self.queued = 0
+        self.paused = False
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -169,19 +237,16 @@ cdef class Framer:
         self._pos = 0
         self._taken = 0
 
-    cdef inline void _clear(self):
-        self._buf = b""
-        self._pos = 0
-
     def feed(self, chan, data):
         """Append *data* and run *chan*'s callbacks over everything unprocessed."""
         cdef bytes buf
         cdef bytes term_bytes
-        cdef Py_ssize_t pos, n, lb, index, m, keep, count
+        cdef Py_ssize_t pos, n, end, size, m, keep, count, term_len
         cdef const char *p
 
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
+        self._configure(chan)
         if PyBytes_GET_SIZE(data):
             if self._pos < PyBytes_GET_SIZE(self._buf):
                 self._buf = self._buf[self._pos:] + data
@@ -196,61 +261,84 @@ cdef class Framer:
             buf = self._buf
             pos = self._pos
             n = PyBytes_GET_SIZE(buf)
-            lb = n - pos
-            if lb <= 0:
+            if n <= pos:
                 if pos:  # all consumed: drop the buffer rather than keep it alive
-                    self._clear()
+                    self._buf = b""
+                    self._pos = 0
                 return
+            if self.paused:
+                return  # the rest waits until the output drains
+            # One step, as in the pure engine: buf[pos:end] goes to the consumer;
+            # then a terminator of m bytes, or the wait for more input, keeping
+            # the last keep bytes (a terminator prefix).
             p = PyBytes_AS_STRING(buf)
             term = _terminator(chan, base_get)
+            count = -1  # an int terminator's count
+            end = -1
+            m = keep = 0
             if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
                 if not term:
-                    # None, 0 or b"": everything is data.
-                    self._taken = n
-                    _collect(chan, base_collect, buf[pos:] if pos else buf)
-                    self._clear()
-                    return
-                if isinstance(term, int):
+                    end = n  # None, 0 or b"": everything is data
+                elif isinstance(term, int):
                     count = _byte_count(term)
-                    if lb < count:
-                        self._taken = n
-                        _collect(chan, base_collect, buf[pos:] if pos else buf)
-                        self._clear()
-                        chan.terminator = chan.terminator - lb
+                    end = n if n - pos < count else pos + count
+                else:
+                    term = _as_bytes(term, "terminator")
+            if end < 0:
+                term_bytes = <bytes>term
+                term_len = PyBytes_GET_SIZE(term_bytes)
+                if term_len <= SHORT_TERMINATOR:
+                    end = _find(p, pos, n, PyBytes_AS_STRING(term_bytes), term_len)
+                else:
+                    end = buf.find(term_bytes, pos)
+                if end >= 0:
+                    m = term_len
+                else:
+                    keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), term_len)
+                    if keep == n - pos:
                         return
-                    self._taken = pos + count
-                    _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, count))
-                    self._pos += count
-                    chan.terminator = 0
-                    chan.found_terminator()
+                    end = n - keep
+            size = end - pos
+            if size and not self._skipping:
+                if size > self.limit - self._size:
+                    self._cross(chan, base_collect, buf, pos, count >= 0)
                     continue
-                term = _as_bytes(term, "terminator")
-            term_bytes = <bytes>term
-            m = PyBytes_GET_SIZE(term_bytes)
-            if m <= SHORT_TERMINATOR:
-                index = _find(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
-            else:
-                index = buf.find(term_bytes, pos)
-            if index >= 0:
-                if index > pos:
-                    self._taken = index + m
-                    _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, index - pos))
+                self._taken = end + m
+                _collect(chan, base_collect,
+                         buf if size == n else PyBytes_FromStringAndSize(p + pos, size))
+                self._size += size
+            if m or (count >= 0 and end == pos + count):
                 # Relative to the buffer as it is now: a callback may have replaced it.
-                self._pos += index - pos + m
+                self._pos += size + m
+                if count >= 0:
+                    chan.terminator = 0
+                self._size = 0
+                self._skipping = False
                 chan.found_terminator()
-                continue
-            keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
-            if not keep:
-                self._taken = n
-                _collect(chan, base_collect, buf[pos:] if pos else buf)
-                self._clear()
-            elif keep != lb:
-                self._taken = n - keep
-                _collect(chan, base_collect, PyBytes_FromStringAndSize(p + pos, lb - keep))
+            elif keep:
                 n = PyBytes_GET_SIZE(self._buf) - keep
                 if self._pos < n:
                     self._pos = n
-            return
+                return
+            else:
+                self._buf = b""
+                self._pos = 0
+                if count >= 0:
+                    chan.terminator = chan.terminator - size
+                return
+
+    cdef int _cross(self, chan, base_collect, bytes buf, Py_ssize_t pos, bint counting) except -1:
+        """The message crosses the limit: hand over what fits, then skip the rest of it."""
+        cdef Py_ssize_t room = self.limit - self._size
+        if room:
+            self._taken = pos + room
+            _collect(chan, base_collect, PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf) + pos, room))
+            self._pos += room
+            if counting:
+                chan.terminator = chan.terminator - room
+        self._skipping = True
+        chan.handle_message_too_large()
+        return 0
 
 
 def enqueue(fifo, data, Py_ssize_t limit):
@@ -271,7 +359,7 @@ def enqueue(fifo, data, Py_ssize_t limit):
     fifo.extend([data[i:i + limit] for i in range(0, size, limit)])
 
 
-def take_chunk(fifo, Py_ssize_t limit, encoding=None):
+def take_chunk(fifo, Py_ssize_t limit, encoding=None, Framer framer=None):
     """Take the next bytes to send, at most *limit* of them, off the front of *fifo*.
 
     See asynchat._fallback.take_chunk.
@@ -290,14 +378,16 @@ def take_chunk(fifo, Py_ssize_t limit, encoding=None):
                 break
             if not isinstance(item, (bytes, bytearray, memoryview)):
                 if isinstance(item, str):
-                    fifo[0] = _as_output(item, encoding, "a queued item")
-                    continue
-                produced = item.more()
-                if not produced:
-                    popleft()
-                    continue
-                # Queued before its producer, so an error below loses nothing.
-                appendleft(_as_output(produced, encoding, "producer.more() result"))
+                    produced = fifo[0] = _as_output(item, encoding, "a queued item")
+                else:
+                    produced = item.more()
+                    if not produced:
+                        popleft()
+                        continue
+                    # Queued before its producer, so an error below loses nothing.
+                    appendleft(_as_output(produced, encoding, "producer.more() result"))
+                if framer is not None:
+                    framer._count_output(len(produced))
                 continue
             popleft()
             n = len(item)
@@ -329,6 +419,7 @@ def push(self, data):
         self.producer_fifo.append(data)
     else:
         enqueue(self.producer_fifo, data, limit)
+    (<Framer?>self._framer)._count_output(len(data))
     method = self.initiate_send
     if _bound_to(method, _INITIATE_SEND, self):
         _initiate_send(self)  # what the call would run, without its frame
@@ -349,7 +440,7 @@ def send_deferred(self):
 
     See asynchat._fallback.send_deferred.
     """
-    cdef Framer framer = self._framer
+    cdef Framer framer = <Framer?>self._framer
     cdef Py_ssize_t rounds = framer.deferred
     framer.deferred = 0
     _send_chunks(self, rounds, False)
@@ -359,7 +450,7 @@ _INITIATE_SEND = initiate_send
 
 
 cdef _initiate_send(chan):
-    cdef Framer framer = chan._framer
+    cdef Framer framer = <Framer?>chan._framer
     if framer.reading and framer._pending():
         framer.deferred += 1  # the peer is pipelining: gather
         return
@@ -382,13 +473,16 @@ cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
     """See asynchat._fallback._send_chunks."""
     fifo = chan.producer_fifo
     limit = chan.ac_out_buffer_size
+    if type(limit) is not int or limit <= 0:
+        _buffer_size("ac_out_buffer_size", limit)
     encoding = chan.encoding if chan.use_encoding else None
+    framer = chan._framer
     while rounds and fifo and chan.connected:
         rounds -= 1
         if fifo[0] is None and not may_close:
             return
         may_close = False
-        chunk = take_chunk(fifo, limit, encoding)
+        chunk = take_chunk(fifo, limit, encoding, framer)
         if chunk is None:
             chan.handle_close()
             return
@@ -407,6 +501,8 @@ cdef _send_or_requeue(chan, chunk):
     except BaseException:
         chan.producer_fifo.appendleft(chunk)
         raise
+    fifo = chan.producer_fifo
     if sent < len(chunk):
-        chan.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
+        fifo.appendleft(chunk[sent:] if sent else chunk)
+    (<Framer?>chan._framer)._sent(sent, fifo)
     return sent

@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     import asyncore
 
 from . import _engine as _selected
+from . import _settings
 
 __all__ = ["async_chat", "simple_producer"]
 
@@ -50,10 +51,21 @@ class async_chat(asyncore.dispatcher):
     # one send() per push, always.
     ac_defer_output = True
 
+    # Protection against peers, off (None) by default; see handle_message_too_large()
+    # and readable().  The engine reads them again at every recv.
+    ac_max_message_size = None
+    ac_out_high_water = None
+    ac_out_low_water = None
+
     _framer = None  # the engine's Framer, made by __init__
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _settings.check_class(cls)  # a bad size fails where the class is written
 
     def __init__(self, sock=None, map=None):
         self._framer = _engine.Framer(async_chat)
+        self._framer.configure(self)
         self.incoming = []
         self.producer_fifo = deque()
         asyncore.dispatcher.__init__(self, sock, map)
@@ -95,18 +107,27 @@ class async_chat(asyncore.dispatcher):
                 f"the terminator must be bytes, an int or None, not {type(term).__name__}"
             )
         self.terminator = term
+        if self._framer is not None:
+            self._framer.new_message()
 
     def get_terminator(self):
         return self.terminator
 
     def handle_read(self):
+        size = self.ac_in_buffer_size
+        if type(size) is not int or size <= 0:
+            _settings.buffer_size("ac_in_buffer_size", size)
         try:
-            data = self.recv(self.ac_in_buffer_size)
+            data = self.recv(size)
         except BlockingIOError:
             return
         except OSError:
             self.handle_error()
             return
+        self._frame(data)
+
+    def _frame(self, data):
+        """Run the callbacks over *data* and what waited, under the output rule."""
         framer = self._framer
         if framer.reading or not self.ac_defer_output:
             framer.feed(self, data)
@@ -131,6 +152,34 @@ class async_chat(asyncore.dispatcher):
 
     def handle_write(self):
         self.initiate_send()
+        if self._framer.was_paused:
+            self._resume_reading()
+
+    def _resume_reading(self):
+        """Once the output drained to the low mark, frame the input that waited meanwhile."""
+        framer = self._framer
+        if not self.producer_fifo:
+            framer.sent(0, self.producer_fifo)  # emptied by user code: nothing is queued
+        if not framer.paused:
+            framer.was_paused = False
+            self._frame(b"")
+
+    def handle_message_too_large(self):
+        """A message crossed ac_max_message_size: by default, log it and close the channel.
+
+        Called once per message, after collect_incoming_data() got the bytes
+        that fit.  The rest of the message is dropped as it arrives, and
+        found_terminator() still marks its end: an override that keeps the
+        channel open (to push an error reply, say) knows from this call that
+        the message it is collecting is incomplete.
+        """
+        self.log_info(
+            f"closing: a message from the peer is over ac_max_message_size "
+            f"({self.ac_max_message_size} bytes)",
+            "warning",
+        )
+        self.discard_buffers()
+        self.close()
 
     def handle_close(self):
         self.close()
@@ -153,13 +202,17 @@ class async_chat(asyncore.dispatcher):
                 f"not {type(producer).__name__}"
             )
         self.producer_fifo.append(producer)
+        if isinstance(producer, _BYTES_LIKE):
+            self._framer.count_output(len(producer))
         self.initiate_send()
 
     def readable(self):
-        return True
+        # False while more than ac_out_high_water bytes wait to be sent.
+        return not self._framer.paused
 
     def writable(self):
-        return bool(self.producer_fifo) or not self.connected
+        # was_paused: input that waited for the output to drain is framed in handle_write().
+        return bool(self.producer_fifo) or not self.connected or self._framer.was_paused
 
     def close_when_done(self):
         """Close the channel once everything queued before this call is sent."""
@@ -185,7 +238,7 @@ class async_chat(asyncore.dispatcher):
     def discard_buffers(self):
         """Drop all unprocessed input, collected data and queued output."""
         self._send_put_off()
-        self._framer.replace(b"")
+        self._framer.discard()
         self.incoming.clear()
         self.producer_fifo.clear()
 

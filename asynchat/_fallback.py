@@ -17,6 +17,8 @@ The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
+from asynchat._settings import UNLIMITED, buffer_size, protection
+
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
@@ -57,7 +59,7 @@ def _held_back(buf, start, term):
 
 
 class Framer:
-    """The receive buffer of one channel, scanned by offset.
+    """The state of one channel the engine keeps: its receive buffer, scanned by offset, and its output count.
 
     ``_buf[_pos:]`` is the unprocessed input (what ``async_chat.ac_in_buffer``
     shows).  Consumed input is skipped by moving ``_pos``; the reference module
@@ -67,13 +69,22 @@ class Framer:
     ``reading`` is true while ``handle_read()`` dispatches callbacks (it sets
     it), and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
 
+    The protection settings (see asynchat._settings; `configure` reads them):
+    ``_size`` is what the current message has handed to
+    ``collect_incoming_data()``, and ``_skipping`` is true once it crossed
+    ``limit``, until its end.  ``queued`` counts the bytes pushed or produced
+    and not yet sent; reading is ``paused`` while it is above ``high``, until
+    it drains to ``low``, and ``was_paused`` stays true until the adapter has
+    framed the input that waited meanwhile.
+
     *base* is the consumer's base class.  The compiled engine does the work
     of its ``get_terminator()`` and ``_collect_incoming_data()`` itself where
     a consumer uses them unchanged; here every callback is called, as the
     reference does, which the JIT of PyPy serves best.
     """
 
-    __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred")
+    __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred", "_size", "_skipping",
+                 "limit", "high", "low", "queued", "paused", "was_paused")
 
     def __init__(self, base=None):
         self._buf = b""
@@ -81,6 +92,51 @@ class Framer:
         self._taken = 0
         self.reading = False
         self.deferred = 0
+        self._size = 0
+        self._skipping = False
+        self.limit = self.high = self.low = UNLIMITED
+        self.queued = 0
+        self.paused = self.was_paused = False
+
+    def configure(self, chan):
+        """Take *chan*'s protection settings (checked); the engine reads them again each recv."""
+        limit = chan.ac_max_message_size
+        high = chan.ac_out_high_water
+        low = chan.ac_out_low_water
+        if limit is None and high is None and low is None:
+            self.limit = self.high = self.low = UNLIMITED
+        else:
+            self.limit, self.high, self.low = protection(limit, high, low)
+        self.count_output(0)
+        if self.paused and self.queued <= self.low:
+            self.paused = False
+
+    def new_message(self):
+        """The terminator was set: what follows is a new message for ac_max_message_size."""
+        self._size = 0
+        self._skipping = False
+
+    def count_output(self, n):
+        """*n* more bytes were queued: pause reading above the high mark."""
+        self.queued += n
+        if self.queued > self.high:
+            self.paused = self.was_paused = True
+
+    def sent(self, n, fifo):
+        """*n* bytes left through send(); *fifo* is the producer fifo after it."""
+        queued = self.queued - n
+        # Bytes that user code put in or took out of the fifo itself are not
+        # counted: an empty fifo sets the count right.
+        self.queued = queued if queued > 0 and fifo else 0
+        if self.paused and self.queued <= self.low:
+            self.paused = False
+
+    def discard(self):
+        """Forget all input and output (discard_buffers())."""
+        self.replace(b"")
+        self.new_message()
+        self.queued = 0
+        self.paused = False
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -113,12 +169,14 @@ class Framer:
         After each callback the state is re-read, so a callback may assign
         ``ac_in_buffer``, rebind its methods or change the terminator (string,
         int or None) and the next step sees it, as with the reference.
-        Processing stops when the buffer is empty or only a prefix of the
-        terminator is left; a step that collects everything ends it, since the
-        reference then empties the buffer.
+        Processing stops when the buffer is empty, when only a prefix of the
+        terminator is left, or while reading is paused; a step that collects
+        everything ends it, since the reference then empties the buffer.
+        A callback that raises has not taken its bytes, as with the reference.
         """
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
+        self.configure(chan)
         if data:
             if self._pos < len(self._buf):
                 self._buf = self._buf[self._pos:] + data
@@ -129,59 +187,79 @@ class Framer:
         while True:
             buf = self._buf
             pos = self._pos
-            lb = len(buf) - pos
-            if lb <= 0:
+            n = len(buf)
+            if n <= pos:
                 if pos:  # all consumed: drop the buffer rather than keep it alive
                     self._buf = b""
                     self._pos = 0
                 return
+            if self.paused:
+                return  # the rest waits until the output drains
+            # One step: the data buf[pos:end] goes to the consumer; then either a
+            # terminator of m bytes (found), or the wait for more input, keeping
+            # the last *keep* bytes (a terminator prefix).
             term = chan.get_terminator()
+            count = -1  # an int terminator's count
+            end = -1
+            m = keep = 0
             if type(term) is not bytes or not term:
                 if not term:
-                    # None, 0 or b"": everything is data.
-                    self._taken = len(buf)
-                    chan.collect_incoming_data(buf[pos:] if pos else buf)
-                    self._buf = b""
-                    self._pos = 0
-                    return
-                if isinstance(term, int):
+                    end = n  # None, 0 or b"": everything is data
+                elif isinstance(term, int):
                     if term < 0:
                         raise ValueError(f"a byte-count terminator must not be negative, got {term}")
-                    if lb < term:
-                        self._taken = len(buf)
-                        chan.collect_incoming_data(buf[pos:] if pos else buf)
-                        self._buf = b""
-                        self._pos = 0
-                        chan.terminator = chan.terminator - lb
+                    count = term
+                    end = n if n - pos < count else pos + count
+                else:
+                    term = _as_bytes(term, "terminator")
+            if end < 0:
+                index = buf.find(term, pos)
+                if index >= 0:
+                    end = index
+                    m = len(term)
+                else:
+                    keep = _held_back(buf, pos, term)
+                    if keep == n - pos:
                         return
-                    self._taken = pos + term
-                    chan.collect_incoming_data(buf[pos:pos + term])
-                    self._pos += term
-                    chan.terminator = 0
-                    chan.found_terminator()
+                    end = n - keep
+            found = m or (count >= 0 and end == pos + count)
+            size = end - pos
+            if size and not self._skipping:
+                if size > self.limit - self._size:
+                    self._cross(chan, buf, pos, count >= 0)
                     continue
-                term = _as_bytes(term, "terminator")
-            index = buf.find(term, pos)
-            if index >= 0:
-                end = index + len(term)
-                if index > pos:
-                    self._taken = end
-                    chan.collect_incoming_data(buf[pos:index])
+                self._taken = end + m
+                chan.collect_incoming_data(buf if end - pos == n else buf[pos:end])
+                self._size += size
+            if found:
                 # Relative to the buffer as it is now: a callback may have replaced it.
-                self._pos += end - pos
+                self._pos += size + m
+                if count >= 0:
+                    chan.terminator = 0
+                self._size = 0
+                self._skipping = False
                 chan.found_terminator()
-                continue
-            keep = _held_back(buf, pos, term)
-            if not keep:
-                self._taken = len(buf)
-                chan.collect_incoming_data(buf[pos:] if pos else buf)
+            elif keep:
+                self._pos = max(self._pos, len(self._buf) - keep)
+                return
+            else:
                 self._buf = b""
                 self._pos = 0
-            elif keep != lb:
-                self._taken = len(buf) - keep
-                chan.collect_incoming_data(buf[pos:len(buf) - keep])
-                self._pos = max(self._pos, len(self._buf) - keep)
-            return
+                if count >= 0:
+                    chan.terminator = chan.terminator - size
+                return
+
+    def _cross(self, chan, buf, pos, counting):
+        """The message crosses the limit: hand over what fits, then skip the rest of it."""
+        room = self.limit - self._size
+        if room:
+            self._taken = pos + room
+            chan.collect_incoming_data(buf[pos:pos + room])
+            self._pos += room
+            if counting:
+                chan.terminator = chan.terminator - room
+        self._skipping = True
+        chan.handle_message_too_large()
 
 
 def enqueue(fifo, data, limit):
@@ -212,7 +290,7 @@ def _as_output(data, encoding, what):
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
 
-def take_chunk(fifo, limit, encoding=None):
+def take_chunk(fifo, limit, encoding=None, framer=None):
     """Take the next bytes to send, at most *limit* of them, off the front of *fifo*.
 
     Gathers consecutive queued buffers and the results of producers' ``more()``
@@ -220,7 +298,7 @@ def take_chunk(fifo, limit, encoding=None):
     dropped.  Stops before a ``None`` (close) marker; when that marker is at the
     front, it is removed and None is returned.  Returns b"" when there is
     nothing to send.  The caller puts back at the front what the socket did
-    not take.
+    not take.  Output produced here counts as queued on *framer*, if given.
     """
     parts = []
     size = 0
@@ -234,14 +312,16 @@ def take_chunk(fifo, limit, encoding=None):
                 break
             if not isinstance(item, _BYTES_LIKE):
                 if isinstance(item, str):
-                    fifo[0] = _as_output(item, encoding, "a queued item")
-                    continue
-                produced = item.more()
-                if not produced:
-                    fifo.popleft()
-                    continue
-                # Queued before its producer, so an error below loses nothing.
-                fifo.appendleft(_as_output(produced, encoding, "producer.more() result"))
+                    produced = fifo[0] = _as_output(item, encoding, "a queued item")
+                else:
+                    produced = item.more()
+                    if not produced:
+                        fifo.popleft()
+                        continue
+                    # Queued before its producer, so an error below loses nothing.
+                    fifo.appendleft(_as_output(produced, encoding, "producer.more() result"))
+                if framer is not None:
+                    framer.count_output(len(produced))
                 continue
             fifo.popleft()
             n = len(item)
@@ -273,6 +353,7 @@ def push(self, data):
         self.producer_fifo.append(data)
     else:
         enqueue(self.producer_fifo, data, limit)
+    self._framer.count_output(len(data))
     self.initiate_send()
 
 
@@ -321,13 +402,16 @@ def _send_chunks(chan, rounds, may_close):
     """
     fifo = chan.producer_fifo
     limit = chan.ac_out_buffer_size
+    if type(limit) is not int or limit <= 0:
+        buffer_size("ac_out_buffer_size", limit)
     encoding = chan.encoding if chan.use_encoding else None
+    framer = chan._framer
     while rounds and fifo and chan.connected:
         rounds -= 1
         if fifo[0] is None and not may_close:
             return
         may_close = False
-        chunk = take_chunk(fifo, limit, encoding)
+        chunk = take_chunk(fifo, limit, encoding, framer)
         if chunk is None:
             chan.handle_close()
             return
@@ -352,4 +436,5 @@ def _send_or_requeue(chan, chunk):
         raise
     if sent < len(chunk):
         chan.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
+    chan._framer.sent(sent, chan.producer_fifo)
     return sent

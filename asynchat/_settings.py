@@ -1,0 +1,68 @@
+"""Checks of async_chat's size settings, with one wording for the class, the adapter and both engines.
+
+The buffer sizes are the reference's (``ac_in_buffer_size``,
+``ac_out_buffer_size``).  The protection settings are this package's, all off
+(None) by default: ``ac_max_message_size`` bounds what one message may hand to
+``collect_incoming_data()``, and ``ac_out_high_water`` / ``ac_out_low_water``
+pause reading while too much output is queued.  The engines store None as
+`UNLIMITED`, so that "no limit" costs them one comparison.
+"""
+
+import sys
+
+__all__ = ["UNLIMITED", "BUFFER_SIZES", "PROTECTION", "buffer_size", "protection", "check_class"]
+
+UNLIMITED = sys.maxsize
+
+BUFFER_SIZES = ("ac_in_buffer_size", "ac_out_buffer_size")
+PROTECTION = ("ac_max_message_size", "ac_out_high_water", "ac_out_low_water")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def buffer_size(name, value):
+    """*value* if it is a positive int; else a clear error naming *name*."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a positive int, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _size_or_none(name, value):
+    if value is None:
+        return UNLIMITED
+    if not _is_int(value):
+        raise TypeError(f"{name} must be None or an int >= 0, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be None or an int >= 0, got {value}")
+    return min(value, UNLIMITED)
+
+
+def protection(max_message_size, high_water, low_water):
+    """The engine's (message limit, high mark, low mark) for the three settings, checked.
+
+    A low mark of None with a high mark set means a quarter of the high mark.
+    """
+    limit = _size_or_none("ac_max_message_size", max_message_size)
+    high = _size_or_none("ac_out_high_water", high_water)
+    low = _size_or_none("ac_out_low_water", low_water)
+    if high_water is None:
+        if low_water is not None:
+            raise ValueError("ac_out_low_water is set but ac_out_high_water is None; set both")
+    elif low_water is None:
+        low = high // 4
+    elif low > high:
+        raise ValueError(
+            f"ac_out_low_water ({low_water}) must not be above ac_out_high_water ({high_water})"
+        )
+    return limit, high, low
+
+
+def check_class(cls):
+    """Check the settings a class defines or inherits, when the class is made."""
+    for name in BUFFER_SIZES:
+        buffer_size(f"{cls.__name__}.{name}", getattr(cls, name))
+    protection(*(getattr(cls, name) for name in PROTECTION))
