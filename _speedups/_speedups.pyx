@@ -144,6 +144,7 @@ cdef class Framer:
     cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
     cdef Py_ssize_t _size  # handed to collect_incoming_data() for the current message
     cdef bint _skipping  # the current message crossed the limit
+    cdef bint _streaming  # the current message is under a terminator of None
     cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
     cdef public bint paused, was_paused
@@ -155,7 +156,7 @@ cdef class Framer:
         self.reading = False
         self.deferred = 0
         self._size = 0
-        self._skipping = False
+        self._skipping = self._streaming = False
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
         self.paused = self.was_paused = False
@@ -167,22 +168,22 @@ cdef class Framer:
         self._configure(chan)
 
     cdef int _configure(self, chan) except -1:
+        cdef Py_ssize_t limit = UNLIMITED
         max_message_size = chan.ac_max_message_size
         high_water = chan.ac_out_high_water
         low_water = chan.ac_out_low_water
         if max_message_size is None and high_water is None and low_water is None:
-            self.limit = self.high = self.low = UNLIMITED
+            self.high = self.low = UNLIMITED
         else:
-            self.limit, self.high, self.low = _protection(max_message_size, high_water, low_water)
+            limit, self.high, self.low = _protection(max_message_size, high_water, low_water)
+        if limit != self.limit:  # a new limit counts from here
+            self._size = 0
+            self._skipping = self._streaming = False
+            self.limit = limit
         self._count_output(0)
         if self.paused and self.queued <= self.low:
             self.paused = False
         return 0
-
-    def new_message(self):
-        """The terminator was set: what follows is a new message for ac_max_message_size."""
-        self._size = 0
-        self._skipping = False
 
     def count_output(self, Py_ssize_t n):
         """*n* more bytes were queued: pause reading above the high mark."""
@@ -211,7 +212,7 @@ cdef class Framer:
         """Forget all input and output (discard_buffers())."""
         self.replace(b"")
         self._size = 0
-        self._skipping = False
+        self._skipping = self._streaming = False
         self.queued = 0
         self.paused = False
 
@@ -243,6 +244,7 @@ cdef class Framer:
         cdef bytes term_bytes
         cdef Py_ssize_t pos, n, end, size, m, keep, count, term_len
         cdef const char *p
+        cdef bint limited
 
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
@@ -257,6 +259,7 @@ cdef class Framer:
 
         base_get = self._base_get
         base_collect = self._base_collect
+        limited = self.limit != UNLIMITED  # settings change at the next recv only
         while True:
             buf = self._buf
             pos = self._pos
@@ -273,12 +276,18 @@ cdef class Framer:
             # the last keep bytes (a terminator prefix).
             p = PyBytes_AS_STRING(buf)
             term = _terminator(chan, base_get)
+            if limited and self._streaming and term:
+                # Out of a terminator of None: a new message.
+                self._size = 0
+                self._skipping = self._streaming = False
             count = -1  # an int terminator's count
             end = -1
             m = keep = 0
             if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
                 if not term:
                     end = n  # None, 0 or b"": everything is data
+                    if limited:
+                        self._streaming = True
                 elif isinstance(term, int):
                     count = _byte_count(term)
                     end = n if n - pos < count else pos + count
@@ -300,14 +309,14 @@ cdef class Framer:
                     end = n - keep
             size = end - pos
             if size and not self._skipping:
-                if size > self.limit - self._size:
+                if limited and size > self.limit - self._size:
                     self._cross(chan, base_collect, buf, pos, count >= 0)
                     continue
                 self._taken = end + m
                 _collect(chan, base_collect,
                          buf if size == n else PyBytes_FromStringAndSize(p + pos, size))
-                self._size += size
-            if m or (count >= 0 and end == pos + count):
+                self._size += size  # after the call: a callback that raises gets its bytes again
+            if m or (count >= 0 and size == count):
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += size + m
                 if count >= 0:

@@ -107,8 +107,6 @@ class async_chat(asyncore.dispatcher):
                 f"the terminator must be bytes, an int or None, not {type(term).__name__}"
             )
         self.terminator = term
-        if self._framer is not None:
-            self._framer.new_message()
 
     def get_terminator(self):
         return self.terminator

@@ -72,7 +72,8 @@ class Framer:
     The protection settings (see asynchat._settings; `configure` reads them):
     ``_size`` is what the current message has handed to
     ``collect_incoming_data()``, and ``_skipping`` is true once it crossed
-    ``limit``, until its end.  ``queued`` counts the bytes pushed or produced
+    ``limit``, until its end: its terminator, or for a terminator of None
+    (``_streaming``), the next step under another terminator.  ``queued`` counts the bytes pushed or produced
     and not yet sent; reading is ``paused`` while it is above ``high``, until
     it drains to ``low``, and ``was_paused`` stays true until the adapter has
     framed the input that waited meanwhile.
@@ -84,6 +85,7 @@ class Framer:
     """
 
     __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred", "_size", "_skipping",
+                 "_streaming",
                  "limit", "high", "low", "queued", "paused", "was_paused")
 
     def __init__(self, base=None):
@@ -93,7 +95,7 @@ class Framer:
         self.reading = False
         self.deferred = 0
         self._size = 0
-        self._skipping = False
+        self._skipping = self._streaming = False
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
         self.paused = self.was_paused = False
@@ -104,17 +106,18 @@ class Framer:
         high = chan.ac_out_high_water
         low = chan.ac_out_low_water
         if limit is None and high is None and low is None:
-            self.limit = self.high = self.low = UNLIMITED
+            if self.limit == self.high == UNLIMITED:
+                return  # the usual case: all off, as before
+            limit = high = low = UNLIMITED
         else:
-            self.limit, self.high, self.low = protection(limit, high, low)
+            limit, high, low = protection(limit, high, low)
+        if limit != self.limit:  # a new limit counts from here
+            self._size = 0
+            self._skipping = self._streaming = False
+        self.limit, self.high, self.low = limit, high, low
         self.count_output(0)
         if self.paused and self.queued <= self.low:
             self.paused = False
-
-    def new_message(self):
-        """The terminator was set: what follows is a new message for ac_max_message_size."""
-        self._size = 0
-        self._skipping = False
 
     def count_output(self, n):
         """*n* more bytes were queued: pause reading above the high mark."""
@@ -134,7 +137,8 @@ class Framer:
     def discard(self):
         """Forget all input and output (discard_buffers())."""
         self.replace(b"")
-        self.new_message()
+        self._size = 0
+        self._skipping = self._streaming = False
         self.queued = 0
         self.paused = False
 
@@ -184,6 +188,7 @@ class Framer:
                 self._buf = data
             self._pos = 0
             self._taken = 0
+        limited = self.limit != UNLIMITED  # settings change at the next recv only
         while True:
             buf = self._buf
             pos = self._pos
@@ -199,21 +204,44 @@ class Framer:
             # terminator of m bytes (found), or the wait for more input, keeping
             # the last *keep* bytes (a terminator prefix).
             term = chan.get_terminator()
+            if limited and self._streaming and term:
+                # Out of a terminator of None: a new message.
+                self._size = 0
+                self._skipping = self._streaming = False
             count = -1  # an int terminator's count
             end = -1
             m = keep = 0
             if type(term) is not bytes or not term:
                 if not term:
                     end = n  # None, 0 or b"": everything is data
+                    if limited:
+                        self._streaming = True
                 elif isinstance(term, int):
                     if term < 0:
                         raise ValueError(f"a byte-count terminator must not be negative, got {term}")
                     count = term
+                    if n - pos >= count and not limited:
+                        # The usual step, a record found, without the bookkeeping below.
+                        self._taken = pos + count
+                        chan.collect_incoming_data(buf[pos:pos + count])
+                        self._pos += count
+                        chan.terminator = 0
+                        chan.found_terminator()
+                        continue
                     end = n if n - pos < count else pos + count
                 else:
                     term = _as_bytes(term, "terminator")
             if end < 0:
                 index = buf.find(term, pos)
+                if index >= 0 and not limited:
+                    # The usual step, a line found, without the bookkeeping below.
+                    end = index + len(term)
+                    if index > pos:
+                        self._taken = end
+                        chan.collect_incoming_data(buf[pos:index])
+                    self._pos += end - pos
+                    chan.found_terminator()
+                    continue
                 if index >= 0:
                     end = index
                     m = len(term)
@@ -222,22 +250,26 @@ class Framer:
                     if keep == n - pos:
                         return
                     end = n - keep
-            found = m or (count >= 0 and end == pos + count)
             size = end - pos
-            if size and not self._skipping:
-                if size > self.limit - self._size:
-                    self._cross(chan, buf, pos, count >= 0)
-                    continue
-                self._taken = end + m
-                chan.collect_incoming_data(buf if end - pos == n else buf[pos:end])
-                self._size += size
-            if found:
+            if size:
+                if not limited:
+                    self._taken = end + m
+                    chan.collect_incoming_data(buf if size == n else buf[pos:end])
+                elif not self._skipping:
+                    if size > self.limit - self._size:
+                        self._cross(chan, buf, pos, count >= 0)
+                        continue
+                    self._taken = end + m
+                    chan.collect_incoming_data(buf if size == n else buf[pos:end])
+                    self._size += size
+            if m or (count >= 0 and size == count):
                 # Relative to the buffer as it is now: a callback may have replaced it.
                 self._pos += size + m
                 if count >= 0:
                     chan.terminator = 0
-                self._size = 0
-                self._skipping = False
+                if limited:
+                    self._size = 0
+                    self._skipping = False
                 chan.found_terminator()
             elif keep:
                 self._pos = max(self._pos, len(self._buf) - keep)
