@@ -13,6 +13,8 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# The long run the README documents: HYPOTHESIS_PROFILE=long, 100,000 examples per test and engine.
+settings.register_profile("long", parent=settings.get_profile("asynchat"), max_examples=100_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "asynchat"))
 
 if not hasattr(asynchat, "IMPLEMENTATION"):
