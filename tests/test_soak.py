@@ -1,0 +1,168 @@
+"""Soak: hundreds of connections over 127.0.0.1, random sizes, random disconnects; nothing lost.
+
+Clients send messages of random size, each a header line (length and CRC-32)
+and a byte-counted body, pushed in random pieces; the server checks every
+message and echoes it; the client checks every echo.  Clients hang up at
+random, mid-message too, and new ones take their place.  Half of the server
+channels run with water marks and a message limit, and each reads with its
+own recv size.  It ends by itself: ASYNCHAT_SOAK_SECONDS per engine (default
+8); run it longer with, e.g.::
+
+    ASYNCHAT_SOAK_SECONDS=600 bash tests/run.sh python3 -- -k soak -s
+"""
+
+import os
+import random
+import socket
+import time
+import zlib
+
+import pytest
+
+import asynchat
+from loopback import Listener, asyncore
+
+SECONDS = float(os.environ.get("ASYNCHAT_SOAK_SECONDS", "8"))
+CONNECTIONS = int(os.environ.get("ASYNCHAT_SOAK_CONNECTIONS", "200"))
+
+
+class Tally:
+    def __init__(self):
+        self.connections = self.server_messages = self.client_messages = 0
+        self.bytes_in = self.bytes_out = self.hangups = 0
+        self.errors = []
+
+
+class Framed(asynchat.async_chat):
+    """Reads header-and-body messages; message() gets each one checked."""
+
+    def __init__(self, tally, sock=None, sock_map=None):
+        asynchat.async_chat.__init__(self, sock, sock_map)
+        self.tally = tally
+        self.parts = []
+        self.header = None
+        self.set_terminator(b"\n")
+
+    def collect_incoming_data(self, data):
+        self.parts.append(data)
+
+    def found_terminator(self):
+        data = b"".join(self.parts)
+        self.parts = []
+        if self.header is None:
+            size, crc = data.split()
+            self.header = (int(size), int(crc, 16))
+            if self.header[0]:
+                self.set_terminator(self.header[0])
+                return
+            data = b""
+        size, crc = self.header
+        self.header = None
+        self.set_terminator(b"\n")
+        if len(data) != size or zlib.crc32(data) != crc:
+            self.tally.errors.append(f"{type(self).__name__}: message of {len(data)} bytes fails its check")
+        self.message(data)
+
+    def handle_error(self):
+        self.tally.errors.append(repr(__import__("sys").exc_info()[1]))
+        self.close()
+
+
+def framed(body):
+    return b"%d %08x\n" % (len(body), zlib.crc32(body)) + body
+
+
+class Server(Framed):
+    def __init__(self, tally, rng, sock, sock_map):
+        Framed.__init__(self, tally, sock, sock_map)
+        self.ac_in_buffer_size = rng.choice([1, 7, 512, 4096, 65536])
+        if rng.random() < 0.5:
+            self.ac_out_high_water, self.ac_out_low_water = 8192, 1024
+            self.ac_max_message_size = 1 << 20
+
+    def message(self, body):
+        self.tally.server_messages += 1
+        self.tally.bytes_in += len(body)
+        self.push(framed(body))
+
+
+class Client(Framed):
+    def __init__(self, tally, rng, port, sock_map):
+        Framed.__init__(self, tally, sock_map=sock_map)
+        self.rng = rng
+        self.sent = []  # bodies whose echo is due, in order
+        self.finishing = False
+        tally.connections += 1
+        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.connect(("127.0.0.1", port))
+
+    def handle_connect(self):
+        self.send_some()
+
+    def send_some(self):
+        rng = self.rng
+        for _ in range(rng.randint(1, 4)):
+            body = rng.randbytes(rng.choice([0, 1, 10, 100, 1000, 20000]) + rng.randint(0, 99))
+            data = framed(body)
+            self.sent.append(body)
+            while data:  # pushed in random pieces
+                cut = rng.randint(1, 4096)
+                self.push(data[:cut])
+                data = data[cut:]
+            self.tally.bytes_out += len(body)
+
+    def message(self, body):
+        expected = self.sent.pop(0) if self.sent else None
+        if body != expected:
+            self.tally.errors.append("client: an echo differs from what was sent")
+        self.tally.client_messages += 1
+        if self.finishing:
+            if not self.sent:
+                self.close()
+        elif self.rng.random() < 0.05:
+            self.tally.hangups += 1
+            self.close()  # a hang-up, sometimes with echoes or a message still in flight
+        elif not self.sent:
+            self.send_some()
+
+    def handle_close(self):
+        if self.finishing and self.sent:
+            self.tally.errors.append(f"client: the server closed with {len(self.sent)} echoes due")
+        self.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_soak(engine):
+    fds_before = len(os.listdir("/proc/self/fd"))
+    rng = random.Random(1234)
+    tally = Tally()
+    sock_map = {}
+    listener = Listener(lambda sock, m: Server(tally, rng, sock, m), sock_map)
+    listener.listen(CONNECTIONS)
+    clients = []
+
+    def top_up():
+        clients[:] = [c for c in clients if c.connected or c.connecting]
+        while len(clients) < CONNECTIONS:
+            clients.append(Client(tally, rng, listener.port, sock_map))
+
+    deadline = time.monotonic() + SECONDS
+    while time.monotonic() < deadline:
+        top_up()
+        asyncore.loop(timeout=0.01, use_poll=True, map=sock_map, count=1)
+    for client in clients:
+        client.finishing = True
+        if client.connected and not client.sent:
+            client.close()
+    drain_deadline = time.monotonic() + 30
+    while any(c.connected or c.connecting for c in clients):
+        assert time.monotonic() < drain_deadline, "the echoes due did not arrive in time"
+        asyncore.loop(timeout=0.01, use_poll=True, map=sock_map, count=1)
+    listener.close()
+    asyncore.close_all(map=sock_map)
+    print(f"\nsoak ({asynchat._chat._engine.__name__}, {SECONDS:.0f} s): {tally.connections} connections, "
+          f"{tally.hangups} hang-ups, {tally.server_messages} messages in ({tally.bytes_in} bytes), "
+          f"{tally.client_messages} echoes checked ({tally.bytes_out} bytes sent), errors: {len(tally.errors)}")
+    assert tally.errors == []
+    assert tally.connections >= CONNECTIONS and tally.client_messages > 1000
+    assert len(os.listdir("/proc/self/fd")) == fds_before
