@@ -59,3 +59,10 @@ def run_trace(base, chunks, first_terminator, program=(), in_collect=None):
     finally:
         chan.del_channel()
     return chan.events
+
+
+def examples(n):
+    """*n* Hypothesis examples, or the profile's number when that is more (HYPOTHESIS_PROFILE=long)."""
+    from hypothesis import settings
+
+    return max(n, settings.default.max_examples)

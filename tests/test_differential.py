@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import asynchat
-from harness import run_trace
+from harness import examples, run_trace
 
 # A small alphabet makes terminators, their prefixes and self-overlaps frequent.
 ALPHABET = b"ab\r\n"
@@ -58,13 +58,13 @@ def assert_same_trace(ours, theirs, chunks, first, program, in_collect):
     assert run_trace(ours, chunks, first, program, in_collect) == expected
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(chunks=chunkings(), first=terminators, program=programs, in_collect=in_collect_modes)
 def test_random_streams_match_reference(engine, ref, chunks, first, program, in_collect):
     assert_same_trace(asynchat.async_chat, ref.async_chat, chunks, first, program, in_collect)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(chunks=chunkings(), first=terminators, program=programs)
 def test_overridden_get_terminator_matches_reference(engine, ref, chunks, first, program):
     assert_same_trace(

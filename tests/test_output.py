@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import asynchat
+from harness import examples
 
 payloads = st.binary(max_size=40)
 
@@ -80,7 +81,7 @@ def run_output(module, out_size, accept, ops):
     return bytes(chan.wire), chan.closed_after
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     out_size=st.integers(1, 32),
     accept=st.lists(st.one_of(st.integers(0, 50), st.none()), min_size=1, max_size=6).filter(any),

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import asynchat
+from harness import examples
 from engines import engine_modules, running_on
 from loopback import LineServer, Listener, run_until
 
@@ -219,7 +220,7 @@ stream_terminators = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     data=st.lists(st.sampled_from(b"ab\r\n"), max_size=80).map(bytes),
     cuts=st.lists(st.integers(1, 30), max_size=10),
@@ -280,7 +281,7 @@ def request_response(base, exchange, accept=None):
     return chan.sends
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(exchange=exchanges)
 def test_request_response_makes_the_reference_send_calls(engine, ref, exchange):
     assert request_response(asynchat.async_chat, exchange) == request_response(ref.async_chat, exchange)
