@@ -305,7 +305,7 @@ def enqueue(fifo, data, limit):
         fifo.append(data)
         return
     if limit <= 0:
-        raise ValueError(f"ac_out_buffer_size must be positive, not {limit!r}")
+        buffer_size("ac_out_buffer_size", limit)
     if type(data) is bytes:
         data = memoryview(data)
     fifo.extend([data[i:i + limit] for i in range(0, size, limit)])

@@ -14,6 +14,7 @@ own recv size.  It ends by itself: ASYNCHAT_SOAK_SECONDS per engine (default
 import os
 import random
 import socket
+import sys
 import time
 import zlib
 
@@ -64,7 +65,7 @@ class Framed(asynchat.async_chat):
         self.message(data)
 
     def handle_error(self):
-        self.tally.errors.append(repr(__import__("sys").exc_info()[1]))
+        self.tally.errors.append(repr(sys.exc_info()[1]))
         self.close()
 
 
