@@ -148,6 +148,7 @@ cdef class Framer:
     cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
     cdef public bint paused, was_paused
+    cdef public object watch  # None, or the dict of an asynchat.loop() (see the fallback)
 
     def __init__(self, base=None):
         self._buf = b""
@@ -160,6 +161,7 @@ cdef class Framer:
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
         self.paused = self.was_paused = False
+        self.watch = None
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -463,6 +465,8 @@ cdef _initiate_send(chan):
     if framer.reading and framer._pending():
         framer.deferred += 1  # the peer is pipelining: gather
         return
+    if framer.watch is not None:
+        framer.watch[id(chan)] = chan  # the queue may fill or drain: the loop asks again
     fifo = chan.producer_fifo
     if framer.deferred == 0 and len(fifo) == 1:
         first = fifo[0]

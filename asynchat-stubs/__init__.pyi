@@ -10,7 +10,7 @@ import socket as _socket
 from collections import deque
 from typing import Any, AnyStr, Literal, Protocol, Union
 
-__all__ = ["async_chat", "simple_producer", "find_prefix_at_end"]
+__all__ = ["async_chat", "simple_producer", "find_prefix_at_end", "loop"]
 __version__: str
 
 IMPLEMENTATION: Literal["cython", "python"]
@@ -101,3 +101,6 @@ class async_chat(_dispatcher):
     def discard_buffers(self) -> None: ...
 
 def find_prefix_at_end(haystack: AnyStr, needle: AnyStr) -> int: ...
+def loop(
+    timeout: float | None = 30.0, use_poll: bool = False, map: _Map | None = None, count: int | None = None
+) -> None: ...

@@ -78,6 +78,10 @@ class Framer:
     it drains to ``low``, and ``was_paused`` stays true until the adapter has
     framed the input that waited meanwhile.
 
+    ``watch`` is None, or the dict in which an `asynchat.loop()` running the
+    channel collects the channels whose interest (readable(), writable()) may
+    have changed outside their own events: a send marks its channel there.
+
     *base* is the consumer's base class.  The compiled engine does the work
     of its ``get_terminator()`` and ``_collect_incoming_data()`` itself where
     a consumer uses them unchanged; here every callback is called, as the
@@ -86,7 +90,7 @@ class Framer:
 
     __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred", "_size", "_skipping",
                  "_streaming",
-                 "limit", "high", "low", "queued", "paused", "was_paused")
+                 "limit", "high", "low", "queued", "paused", "was_paused", "watch")
 
     def __init__(self, base=None):
         self._buf = b""
@@ -99,6 +103,7 @@ class Framer:
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
         self.paused = self.was_paused = False
+        self.watch = None
 
     def configure(self, chan):
         """Take *chan*'s protection settings (checked); the engine reads them again each recv."""
@@ -401,6 +406,8 @@ def initiate_send(self):
     if framer.reading and framer.pending():
         framer.deferred += 1
         return
+    if framer.watch is not None:
+        framer.watch[id(self)] = self  # the queue may fill or drain: the loop asks again
     fifo = self.producer_fifo
     if not framer.deferred and len(fifo) == 1:
         first = fifo[0]

@@ -15,7 +15,7 @@ from harness import run_trace
 
 
 def test_public_names():
-    assert set(asynchat.__all__) == {"async_chat", "simple_producer", "find_prefix_at_end"}
+    assert set(asynchat.__all__) == {"async_chat", "simple_producer", "find_prefix_at_end", "loop"}
     assert asynchat.IMPLEMENTATION in ("cython", "python")
     assert asynchat.__version__
 

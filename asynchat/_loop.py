@@ -1,0 +1,286 @@
+"""asynchat.loop(): asyncore.loop() on a poller that keeps its registrations.
+
+asyncore.loop() asks every channel readable() and writable() and builds a new
+poll set on every iteration, so each iteration costs in proportion to the
+connections open, idle or not.  Here each socket map has one poller for as
+long as the map has channels (across loop() calls), and a channel's
+registration changes only when its interest does:
+
+- async_chat channels that keep this package's readable(), writable() and
+  initiate_send() report themselves: the loop asks them again after their own
+  events, and after a send, close_when_done() or discard_buffers() made from
+  anywhere (the engine marks them in the dict their framer's ``watch`` holds);
+- every other channel (plain dispatchers, overridden predicates) is asked
+  every iteration, as asyncore.loop() asks it;
+- the map is compared with what is registered at every iteration (one dict
+  comparison, in C), so channels added or removed by any means are seen.
+
+Events are dispatched as asyncore.loop(use_poll=True) dispatches them, by
+asyncore's own readwrite(): read, write, urgent data (handle_expt_event), and
+handle_close() on hang-up and errors.
+"""
+
+import errno
+import os
+import select
+import selectors
+import time
+
+from ._chat import async_chat, asyncore
+
+__all__ = ["loop"]
+
+_INVALID = getattr(select, "POLLNVAL", 0)  # what poll() reports for a descriptor closed while registered
+
+
+class _Epoll:
+    """Linux's epoll.  Its event bits are poll()'s, so asyncore.readwrite() reads them as it does poll()'s."""
+
+    READ = select.EPOLLIN | select.EPOLLPRI  # as asyncore registers a readable channel with poll()
+    WRITE = select.EPOLLOUT
+    dispatch = staticmethod(asyncore.readwrite)
+
+    def __init__(self):
+        self._epoll = select.epoll()
+
+    def set(self, fd, old, new):
+        """Change *fd*'s registration from mask *old* to *new* (0: not registered)."""
+        epoll = self._epoll
+        try:
+            if not new:
+                epoll.unregister(fd)
+            elif old:
+                epoll.modify(fd, new)
+            else:
+                epoll.register(fd, new)
+        except FileNotFoundError:  # its socket was closed, and the number reused: a new registration
+            if new:
+                epoll.register(fd, new)
+        except FileExistsError:  # the number was closed and reused while registered through a duplicate
+            epoll.modify(fd, new)
+        except OSError as error:
+            if error.errno != errno.EBADF or new:
+                raise
+            # Unregistering a closed descriptor: closing it unregistered it.
+
+    def poll(self, timeout):
+        return self._epoll.poll(-1 if timeout is None else timeout)
+
+    def close(self):
+        self._epoll.close()
+
+
+class _Selector:
+    """selectors.DefaultSelector (kqueue, devpoll, poll or select) where epoll is missing.
+
+    It reports reading and writing only: a hang-up shows as a read that gets
+    no data, and urgent data is not reported, as in asyncore.loop()'s select mode.
+    """
+
+    READ = selectors.EVENT_READ
+    WRITE = selectors.EVENT_WRITE
+
+    def __init__(self, selector_class=selectors.DefaultSelector):
+        self._selector = selector_class()
+
+    def set(self, fd, old, new):
+        selector = self._selector
+        if not new:
+            selector.unregister(fd)
+        elif old:
+            selector.modify(fd, new)
+        else:
+            selector.register(fd, new)
+
+    def poll(self, timeout):
+        if not self._selector.get_map():  # select() on Windows refuses three empty lists
+            time.sleep(timeout or 0)
+            return []
+        return [(key.fd, events) for key, events in self._selector.select(timeout)]
+
+    @staticmethod
+    def dispatch(obj, events):
+        if events & selectors.EVENT_READ:
+            asyncore.read(obj)
+        if events & selectors.EVENT_WRITE and obj._fileno is not None:  # not closed by the read
+            asyncore.write(obj)
+
+    def close(self):
+        self._selector.close()
+
+
+def make_poller():
+    """The best poller of this platform (tests replace this to run the others)."""
+    return _Epoll() if hasattr(select, "epoll") else _Selector()
+
+
+# The methods an async_chat must keep for its interest to be reported to the loop.
+_REPORTED_BY = ("readable", "writable", "initiate_send")
+_reports_itself_by_class = {}
+
+
+def _reports_itself(obj):
+    """True for an async_chat whose readable()/writable() change only where the engine says."""
+    cls = type(obj)
+    known = _reports_itself_by_class.get(cls)
+    if known is None:
+        known = issubclass(cls, async_chat) and all(
+            getattr(cls, name) is getattr(async_chat, name) for name in _REPORTED_BY)
+        _reports_itself_by_class[cls] = known
+    return (known and obj._framer is not None
+            and not any(name in getattr(obj, "__dict__", ()) for name in _REPORTED_BY))
+
+
+class _Watch(dict):
+    """id -> async_chat channel whose interest may have changed; what their framers' ``watch`` holds."""
+
+    __slots__ = ("forget",)  # forget(chan, sock_map): the channel leaves sock_map (del_channel)
+
+
+class _MapLoop:
+    """One socket map's poller, and what is registered in it."""
+
+    def __init__(self, sock_map, poller):
+        self.map = sock_map
+        self.poller = poller
+        self.pid = os.getpid()
+        self.known = {}  # fd -> channel: the map as last seen
+        self.masks = {}  # fd -> the interest registered, where not 0
+        self.asked = {}  # fd -> channel asked readable()/writable() every iteration
+        self.closed = []  # channels whose descriptor was found closed: handle_close() is due
+        self.watch = _Watch()  # the channels that report themselves and may have changed
+        self.watch.forget = self._forget
+
+    def iterate(self, timeout):
+        """One asyncore.loop() iteration: poll once and dispatch what it reports."""
+        sock_map = self.map
+        if sock_map != self.known:
+            self._sync()
+        watch, known = self.watch, self.known
+        while watch:
+            _, chan = watch.popitem()
+            fd = chan._fileno
+            if known.get(fd) is chan and fd not in self.asked:
+                self._update(fd, chan)
+        for fd, obj in list(self.asked.items()):
+            self._update(fd, obj)
+        events = self.poller.poll(timeout)
+        dispatch, asked = self.poller.dispatch, self.asked
+        for fd, flags in events:
+            obj = sock_map.get(fd)
+            if obj is None:
+                continue
+            if fd not in asked:
+                watch[id(obj)] = obj  # its handlers may change its interest
+            dispatch(obj, flags)
+        while self.closed:
+            asyncore.readwrite(self.closed.pop(), _INVALID)
+
+    def _sync(self):
+        """Register the channels added to the map since the last look, and drop those gone."""
+        sock_map, known = self.map, self.known
+        for fd in [fd for fd, obj in known.items() if sock_map.get(fd) is not obj]:
+            self._forget_fd(fd)
+        for fd, obj in [item for item in sock_map.items() if known.get(item[0]) is not item[1]]:
+            known[fd] = obj
+            if _reports_itself(obj):
+                obj._framer.watch = self.watch
+                self.watch[id(obj)] = obj
+            else:
+                self.asked[fd] = obj
+
+    def _update(self, fd, obj):
+        """Ask *obj* for its interest, as asyncore does, and register that."""
+        mask = 0
+        if obj.readable():
+            mask = self.poller.READ
+        if obj.writable() and not obj.accepting:  # a listening socket is never written
+            mask |= self.poller.WRITE
+        old = self.masks.get(fd, 0)
+        if mask == old:
+            return
+        try:
+            self.poller.set(fd, old, mask)
+        except OSError as error:
+            if error.errno != errno.EBADF:
+                raise
+            self.closed.append(obj)  # closed under asyncore's feet
+            mask = 0
+        if mask:
+            self.masks[fd] = mask
+        else:
+            self.masks.pop(fd, None)
+
+    def _forget_fd(self, fd):
+        obj = self.known.pop(fd)
+        self.asked.pop(fd, None)
+        old = self.masks.pop(fd, 0)
+        if old:
+            self.poller.set(fd, old, 0)
+        framer = getattr(obj, "_framer", None)
+        if framer is not None and framer.watch is self.watch:
+            framer.watch = None
+
+    def _forget(self, chan, sock_map):
+        fd = chan._fileno
+        if sock_map is self.map and self.known.get(fd) is chan:
+            self._forget_fd(fd)
+
+    def close(self):
+        for fd in list(self.known):
+            self._forget_fd(fd)
+        self.poller.close()
+
+
+# One _MapLoop per socket map, kept between loop() calls while the map has channels.
+_map_loops = {}
+_KEPT = 8  # the most maps whose pollers stay open between calls
+
+
+def _map_loop(sock_map):
+    map_loop = _map_loops.get(id(sock_map))
+    if map_loop is None or map_loop.map is not sock_map:
+        map_loop = _map_loops[id(sock_map)] = _MapLoop(sock_map, make_poller())
+        while len(_map_loops) > _KEPT:
+            _map_loops.pop(next(iter(_map_loops))).close()
+    return map_loop
+
+
+def _after_fork():
+    # A child shares its parent's epoll instances: it must neither change them
+    # nor use them, so it forgets them untouched and starts afresh.
+    for map_loop in _map_loops.values():
+        for obj in map_loop.known.values():
+            framer = getattr(obj, "_framer", None)
+            if framer is not None and framer.watch is map_loop.watch:
+                framer.watch = None
+    _map_loops.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def loop(timeout=30.0, use_poll=False, map=None, count=None):
+    """Run asyncore's loop over *map* (asyncore.socket_map by default) until it is empty.
+
+    The signature and semantics of asyncore.loop(): at most *count*
+    iterations when given, each waiting up to *timeout* seconds.  Events are
+    dispatched as use_poll=True dispatches them, whatever *use_poll* says;
+    the poller is epoll on Linux, and selectors.DefaultSelector elsewhere
+    (kqueue on BSD and macOS).
+    """
+    if map is None:
+        map = asyncore.socket_map
+    if not map:
+        return
+    map_loop = _map_loop(map)
+    try:
+        while map and (count is None or count > 0):
+            map_loop.iterate(timeout)
+            if count is not None:
+                count -= 1
+    finally:
+        if not map and _map_loops.get(id(map)) is map_loop:
+            del _map_loops[id(map)]
+            map_loop.close()
