@@ -25,6 +25,7 @@ import os
 import select
 import selectors
 import time
+import weakref
 
 from ._chat import async_chat, asyncore
 
@@ -134,7 +135,7 @@ def _reports_itself(obj):
 class _Watch(dict):
     """id -> async_chat channel whose interest may have changed; what their framers' ``watch`` holds."""
 
-    __slots__ = ("forget",)  # forget(chan, sock_map): the channel leaves sock_map (del_channel)
+    __slots__ = ("forget",)  # forget(chan, sock_map): chan leaves sock_map (del_channel)
 
 
 class _MapLoop:
@@ -232,17 +233,16 @@ class _MapLoop:
         self.poller.close()
 
 
-# One _MapLoop per socket map, kept between loop() calls while the map has channels.
-_map_loops = {}
-_KEPT = 8  # the most maps whose pollers stay open between calls
+# The _MapLoop of each socket map, while something holds it: a running loop(),
+# or the framers of the channels it watches, so that it lasts between
+# loop(count=1) calls and goes (with its poller) once they are closed.
+_map_loops = weakref.WeakValueDictionary()
 
 
 def _map_loop(sock_map):
     map_loop = _map_loops.get(id(sock_map))
     if map_loop is None or map_loop.map is not sock_map:
         map_loop = _map_loops[id(sock_map)] = _MapLoop(sock_map, make_poller())
-        while len(_map_loops) > _KEPT:
-            _map_loops.pop(next(iter(_map_loops))).close()
     return map_loop
 
 
@@ -281,6 +281,6 @@ def loop(timeout=30.0, use_poll=False, map=None, count=None):
             if count is not None:
                 count -= 1
     finally:
-        if not map and _map_loops.get(id(map)) is map_loop:
-            del _map_loops[id(map)]
+        if not map:
+            _map_loops.pop(id(map), None)
             map_loop.close()

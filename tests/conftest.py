@@ -35,6 +35,7 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
 
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
 from engines import engine_modules, running_on  # noqa: E402
+import loopback  # noqa: E402
 from loopback import close_all  # noqa: E402
 
 
@@ -66,6 +67,12 @@ def ref():
     if module is None:
         pytest.skip("no reference asynchat module on this interpreter")
     return module
+
+
+@pytest.fixture(params=loopback.LOOPS)
+def run_loop(request, monkeypatch):
+    """Each event loop in turn: asyncore.loop() (select, poll) and asynchat.loop()."""
+    return loopback.loop_function(request.param, monkeypatch)
 
 
 @pytest.fixture

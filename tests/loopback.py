@@ -1,5 +1,7 @@
 """Small asyncore fixtures for tests over 127.0.0.1: a listener, line channels, a bounded loop."""
 
+import functools
+import selectors
 import socket
 import time
 
@@ -69,13 +71,29 @@ class Collector(asynchat.async_chat):
         self.close()
 
 
-def run_until(sock_map, done, use_poll, seconds=20.0):
-    """Run the loop until done() is true; fail after *seconds* rather than hang."""
+# The loops socket-level tests run under: asyncore's two, and asynchat.loop() on
+# its default poller and on selectors' select(), which stands for the platforms
+# without epoll.
+LOOPS = ["asyncore-select", "asyncore-poll", "asynchat", "asynchat-selectors"]
+
+
+def loop_function(name, monkeypatch):
+    """The loop called *name*, with asyncore.loop()'s signature."""
+    if name.startswith("asyncore"):
+        return functools.partial(asyncore.loop, use_poll=name == "asyncore-poll")
+    if name == "asynchat-selectors":
+        poller = functools.partial(asynchat._loop._Selector, selectors.SelectSelector)
+        monkeypatch.setattr(asynchat._loop, "make_poller", poller)
+    return asynchat.loop
+
+
+def run_until(sock_map, done, run_loop, seconds=20.0):
+    """Run *run_loop* until done() is true; fail after *seconds* rather than hang."""
     deadline = time.monotonic() + seconds
     while not done():
         if time.monotonic() > deadline:
             raise AssertionError("the loop did not reach the expected state in time")
-        asyncore.loop(timeout=0.01, use_poll=use_poll, map=sock_map, count=1)
+        run_loop(timeout=0.01, map=sock_map, count=1)
 
 
 def close_all(sock_map):

@@ -1,4 +1,4 @@
-"""async_chat over real loopback sockets under asyncore.loop(), select and poll."""
+"""async_chat over real loopback sockets under every loop: asyncore.loop() (select, poll) and asynchat.loop()."""
 
 import hashlib
 import os
@@ -9,13 +9,6 @@ import asynchat
 from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 
-@pytest.fixture(params=[False, True], ids=["select", "poll"])
-def use_poll(request):
-    if request.param and not hasattr(__import__("select"), "poll"):
-        pytest.skip("no poll() here")
-    return request.param
-
-
 class LineEcho(LineServer):
     """Echoes every line back, newline-terminated."""
 
@@ -23,22 +16,22 @@ class LineEcho(LineServer):
         self.push(self.take_message() + b"\n")
 
 
-def test_lines_and_empty_lines_echo(engine, use_poll, sock_map):
+def test_lines_and_empty_lines_echo(engine, run_loop, sock_map):
     server = Listener(LineEcho, sock_map)
     client = Collector(server.port, sock_map)
     lines = [b"hello", b"", b"world", b"", b"", b"x" * 5000] + [b"line %d" % i for i in range(300)]
     client.push(b"".join(line + b"\n" for line in lines))
-    run_until(sock_map, lambda: len(client.messages) == len(lines), use_poll)
+    run_until(sock_map, lambda: len(client.messages) == len(lines), run_loop)
     assert client.messages == lines
 
 
-def test_bytes_bytearray_and_memoryview_pushes(engine, use_poll, sock_map):
+def test_bytes_bytearray_and_memoryview_pushes(engine, run_loop, sock_map):
     server = Listener(LineEcho, sock_map)
     client = Collector(server.port, sock_map)
     client.push(b"bytes\n")
     client.push(bytearray(b"bytearray\n"))
     client.push(memoryview(b"memoryview\n"))
-    run_until(sock_map, lambda: len(client.messages) == 3, use_poll)
+    run_until(sock_map, lambda: len(client.messages) == 3, run_loop)
     assert client.messages == [b"bytes", b"bytearray", b"memoryview"]
 
 
@@ -54,12 +47,12 @@ class LengthPrefixed(LineServer):
             self.set_terminator(int(data))
 
 
-def test_numeric_terminators_switching_with_lines(engine, use_poll, sock_map):
+def test_numeric_terminators_switching_with_lines(engine, run_loop, sock_map):
     server = Listener(LengthPrefixed, sock_map)
     client = Collector(server.port, sock_map)
     records = [b"abc", b"with\nnewlines\n", b"z" * 70000, os.urandom(300), b"\n"]
     client.push(b"".join(b"%d\n%s" % (len(r), r) for r in records))
-    run_until(sock_map, lambda: len(client.messages) == len(records), use_poll)
+    run_until(sock_map, lambda: len(client.messages) == len(records), run_loop)
     assert client.messages == [hashlib.sha256(r).hexdigest().encode() for r in records]
 
 
@@ -86,13 +79,13 @@ class Sink(asynchat.async_chat):
         self.close()
 
 
-def test_large_push_arrives_byte_exact_with_none_terminator(engine, use_poll, sock_map):
+def test_large_push_arrives_byte_exact_with_none_terminator(engine, run_loop, sock_map):
     server = Listener(Sink, sock_map)
     client = Collector(server.port, sock_map)
     payload = os.urandom(6 * 1024 * 1024 + 123)
     client.push(payload)
     client.close_when_done()
-    run_until(sock_map, lambda: id(sock_map) in Sink.received, use_poll, seconds=60)
+    run_until(sock_map, lambda: id(sock_map) in Sink.received, run_loop, seconds=60)
     assert Sink.received.pop(id(sock_map)) == (len(payload), hashlib.sha256(payload).hexdigest())
 
 
@@ -124,11 +117,11 @@ class CountingProducer:
         return b"c%d\n" % self.left
 
 
-def test_producers_and_close_when_done(engine, use_poll, sock_map):
+def test_producers_and_close_when_done(engine, run_loop, sock_map):
     server = Listener(Producing, sock_map)
     client = Collector(server.port, sock_map)
     client.push(b"GET\n")
-    run_until(sock_map, lambda: client.peer_closed, use_poll)
+    run_until(sock_map, lambda: client.peer_closed, run_loop)
     expected = [b"p%d" % i for i in range(2000)] + [b"c%d" % i for i in reversed(range(500))] + [b"raw bytes"]
     assert client.messages == expected
 
@@ -143,7 +136,7 @@ class PlainEcho(asyncore.dispatcher_with_send):
         self.send(self.recv(8192))
 
 
-def test_mixes_with_plain_dispatchers_in_one_map(engine, use_poll, sock_map):
+def test_mixes_with_plain_dispatchers_in_one_map(engine, run_loop, sock_map):
     chat_server = Listener(LineEcho, sock_map)
     plain_server = Listener(PlainEcho, sock_map)
     chat_clients = [Collector(chat_server.port, sock_map) for _ in range(3)]
@@ -151,6 +144,6 @@ def test_mixes_with_plain_dispatchers_in_one_map(engine, use_poll, sock_map):
     for i, client in enumerate(chat_clients + plain_clients):
         client.push(b"".join(b"%d:%d\n" % (i, j) for j in range(100)))
     everyone = chat_clients + plain_clients
-    run_until(sock_map, lambda: all(len(c.messages) == 100 for c in everyone), use_poll)
+    run_until(sock_map, lambda: all(len(c.messages) == 100 for c in everyone), run_loop)
     for i, client in enumerate(everyone):
         assert client.messages == [b"%d:%d" % (i, j) for j in range(100)]

@@ -339,7 +339,7 @@ def read_until(sock, end):
     return data
 
 
-def test_a_handler_that_blocks_on_the_peer_after_pushing(engine, sock_map):
+def test_a_handler_that_blocks_on_the_peer_after_pushing(engine, run_loop, sock_map):
     """FTP's PASV: push the reply, then wait inside the callback for the client's reaction."""
     reacted = threading.Event()
     outcome = []
@@ -357,13 +357,13 @@ def test_a_handler_that_blocks_on_the_peer_after_pushing(engine, sock_map):
         reacted.set()
 
     thread, errors = client_thread(server.port, peer)
-    run_until(sock_map, lambda: outcome and not thread.is_alive(), use_poll=False)
+    run_until(sock_map, lambda: outcome and not thread.is_alive(), run_loop)
     thread.join(5)
     assert not errors
     assert outcome == [True], "the reply was held back while the handler waited for the peer"
 
 
-def test_closing_subclass_whose_initiate_send_needs_the_map(engine, sock_map):
+def test_closing_subclass_whose_initiate_send_needs_the_map(engine, run_loop, sock_map):
     """A server that keeps its own poller registration in initiate_send() (as FTP servers do)."""
     problems = []
 
@@ -399,12 +399,12 @@ def test_closing_subclass_whose_initiate_send_needs_the_map(engine, sock_map):
         received.append(read_until(sock, b"never"))
 
     thread, errors = client_thread(server.port, peer)
-    run_until(sock_map, lambda: not thread.is_alive(), use_poll=False)
+    run_until(sock_map, lambda: not thread.is_alive(), run_loop)
     assert not errors and not problems
     assert received == [b"a\nb\nQUIT\n"]
 
 
-def test_a_pipelined_burst_over_loopback_is_gathered(engine, sock_map):
+def test_a_pipelined_burst_over_loopback_is_gathered(engine, run_loop, sock_map):
     counts = {"sends": 0, "reads": 0}
 
     class CountingEcho(LineServer):
@@ -428,7 +428,7 @@ def test_a_pipelined_burst_over_loopback_is_gathered(engine, sock_map):
         received.append(read_until(sock, b"line 199\n"))
 
     thread, errors = client_thread(server.port, peer)
-    run_until(sock_map, lambda: not thread.is_alive(), use_poll=False)
+    run_until(sock_map, lambda: not thread.is_alive(), run_loop)
     assert not errors
     assert received == [burst]
     assert counts["sends"] <= counts["reads"] < 200

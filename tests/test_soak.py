@@ -5,12 +5,14 @@ and a byte-counted body, pushed in random pieces; the server checks every
 message and echoes it; the client checks every echo.  Clients hang up at
 random, mid-message too, and new ones take their place.  Half of the server
 channels run with water marks and a message limit, and each reads with its
-own recv size.  It ends by itself: ASYNCHAT_SOAK_SECONDS per engine (default
+own recv size.  It runs under asyncore.loop(use_poll=True) and under
+asynchat.loop(), and ends by itself: ASYNCHAT_SOAK_SECONDS per engine and loop (default
 8); run it longer with, e.g.::
 
     ASYNCHAT_SOAK_SECONDS=600 bash tests/run.sh python3 -- -k soak -s
 """
 
+import gc
 import os
 import random
 import socket
@@ -21,7 +23,7 @@ import zlib
 import pytest
 
 import asynchat
-from loopback import Listener, asyncore
+from loopback import Listener, asyncore, loop_function
 
 SECONDS = float(os.environ.get("ASYNCHAT_SOAK_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("ASYNCHAT_SOAK_CONNECTIONS", "200"))
@@ -133,7 +135,9 @@ class Client(Framed):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
-def test_soak(engine):
+@pytest.mark.parametrize("loop_name", ["asyncore-poll", "asynchat"])
+def test_soak(engine, loop_name, monkeypatch):
+    run_loop = loop_function(loop_name, monkeypatch)
     fds_before = len(os.listdir("/proc/self/fd"))
     rng = random.Random(1234)
     tally = Tally()
@@ -150,7 +154,7 @@ def test_soak(engine):
     deadline = time.monotonic() + SECONDS
     while time.monotonic() < deadline:
         top_up()
-        asyncore.loop(timeout=0.01, use_poll=True, map=sock_map, count=1)
+        run_loop(timeout=0.01, map=sock_map, count=1)
     for client in clients:
         client.finishing = True
         if client.connected and not client.sent:
@@ -158,10 +162,11 @@ def test_soak(engine):
     drain_deadline = time.monotonic() + 30
     while any(c.connected or c.connecting for c in clients):
         assert time.monotonic() < drain_deadline, "the echoes due did not arrive in time"
-        asyncore.loop(timeout=0.01, use_poll=True, map=sock_map, count=1)
+        run_loop(timeout=0.01, map=sock_map, count=1)
     listener.close()
     asyncore.close_all(map=sock_map)
-    print(f"\nsoak ({asynchat._chat._engine.__name__}, {SECONDS:.0f} s): {tally.connections} connections, "
+    gc.collect()  # asynchat.loop()'s poller goes with the last reference to it
+    print(f"\nsoak ({asynchat._chat._engine.__name__}, {loop_name}, {SECONDS:.0f} s): {tally.connections} connections, "
           f"{tally.hangups} hang-ups, {tally.server_messages} messages in ({tally.bytes_in} bytes), "
           f"{tally.client_messages} echoes checked ({tally.bytes_out} bytes sent), errors: {len(tally.errors)}")
     assert tally.errors == []
