@@ -39,6 +39,7 @@ class _Epoll:
 
     READ = select.EPOLLIN | select.EPOLLPRI  # as asyncore registers a readable channel with poll()
     WRITE = select.EPOLLOUT
+    URGENT = select.EPOLLPRI
     dispatch = staticmethod(asyncore.readwrite)
 
     def __init__(self):
@@ -80,6 +81,7 @@ class _Selector:
 
     READ = selectors.EVENT_READ
     WRITE = selectors.EVENT_WRITE
+    URGENT = 0
 
     def __init__(self, selector_class=selectors.DefaultSelector):
         self._selector = selector_class()
@@ -149,6 +151,7 @@ class _MapLoop:
         self.masks = {}  # fd -> the interest registered, where not 0
         self.asked = {}  # fd -> channel asked readable()/writable() every iteration
         self.closed = []  # channels whose descriptor was found closed: handle_close() is due
+        self.always_ready = {}  # fd -> interest, for files the poller refuses (poll() says ready)
         self.watch = _Watch()  # the channels that report themselves and may have changed
         self.watch.forget = self._forget
 
@@ -165,7 +168,10 @@ class _MapLoop:
                 self._update(fd, chan)
         for fd, obj in list(self.asked.items()):
             self._update(fd, obj)
-        events = self.poller.poll(timeout)
+        events = self.poller.poll(0 if self.always_ready else timeout)
+        if self.always_ready:
+            urgent = self.poller.URGENT
+            events += [(fd, mask & ~urgent) for fd, mask in self.always_ready.items()]
         dispatch, asked = self.poller.dispatch, self.asked
         for fd, flags in events:
             obj = sock_map.get(fd)
@@ -200,8 +206,11 @@ class _MapLoop:
         old = self.masks.get(fd, 0)
         if mask == old:
             return
+        self.always_ready.pop(fd, None)
         try:
             self.poller.set(fd, old, mask)
+        except PermissionError:  # epoll refuses regular files, which poll() reports always ready
+            self.always_ready[fd] = mask
         except OSError as error:
             if error.errno != errno.EBADF:
                 raise
@@ -215,6 +224,7 @@ class _MapLoop:
     def _forget_fd(self, fd):
         obj = self.known.pop(fd)
         self.asked.pop(fd, None)
+        self.always_ready.pop(fd, None)
         old = self.masks.pop(fd, 0)
         if old:
             self.poller.set(fd, old, 0)
