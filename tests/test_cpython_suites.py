@@ -7,6 +7,11 @@ The files are used where they lie (never copied), with default settings:
   ``test.support.asynchat`` and ``test.support.asyncore``: the driver points
   those names at this package and at the asyncore it subclasses; plus 3.11's
   test_asynchat.py from ASYNCHAT_CPYTHON_TEST_FILE (tests/run.sh finds it).
+
+Each runs under asyncore's own loop, and again under asynchat.loop(): the driver
+points asyncore.loop (test_asynchat, test_ftplib, test_poplib) and
+asyncore.poll2 / asyncore.poll, which test_smtplib calls for one iteration at a
+time, at it, and checks that it ran.  test_smtpd runs no loop.
 """
 
 import os
@@ -21,7 +26,7 @@ from engines import engine_modules
 # Proves which asynchat it tests, runs one suite, and proves no other asynchat was loaded.
 DRIVER = r"""
 import importlib, importlib.util, sys, unittest, warnings
-suite_name, implementation = sys.argv[1:3]
+suite_name, implementation, loop_name = sys.argv[1:4]
 import asynchat
 assert hasattr(asynchat, "IMPLEMENTATION"), "another asynchat shadows ours: " + asynchat.__file__
 assert asynchat.IMPLEMENTATION == implementation, (asynchat.IMPLEMENTATION, implementation)
@@ -40,12 +45,25 @@ if suite_name.endswith(".py"):
     spec.loader.exec_module(suite_module)
 else:
     suite_module = importlib.import_module(suite_name)
-print("testing", asynchat.__file__, asynchat.IMPLEMENTATION, "with", suite_module.__file__, flush=True)
+iterations = [0]
+if loop_name == "asynchat":
+    import asynchat._loop
+    iterate = asynchat._loop._MapLoop.iterate
+    def counted(self, timeout):
+        iterations[0] += 1
+        return iterate(self, timeout)
+    asynchat._loop._MapLoop.iterate = counted
+    asyncore.loop = asynchat.loop
+    asyncore.poll = asyncore.poll2 = lambda timeout=0.0, map=None: asynchat.loop(timeout, map=map, count=1)
+print("testing", asynchat.__file__, asynchat.IMPLEMENTATION, "under", loop_name, "with", suite_module.__file__,
+      flush=True)
 tests = unittest.defaultTestLoader.loadTestsFromModule(suite_module)
 result = unittest.TextTestRunner(verbosity=2).run(tests)
 others = [(name, getattr(module, "__file__", None)) for name, module in list(sys.modules.items())
           if name.rsplit(".", 1)[-1] == "asynchat" and module is not asynchat]
 assert not others, f"another asynchat module was loaded: {others}"
+assert loop_name != "asynchat" or iterations[0], "asynchat.loop() never ran"
+print("asynchat.loop() iterations:", iterations[0])
 sys.exit(0 if result.wasSuccessful() and result.testsRun else 1)
 """
 
@@ -74,9 +92,12 @@ def locate(suite):
 
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's test.support is needed")
+@pytest.mark.parametrize("loop_name", ["asyncore", "asynchat"])
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("suite", suites())
-def test_cpython_suite_passes(suite, implementation, tmp_path):
+def test_cpython_suite_passes(suite, implementation, loop_name, tmp_path):
+    if loop_name == "asynchat" and "smtpd" in suite:
+        pytest.skip("test_smtpd runs no loop")
     target = locate(suite)
     if implementation not in engine_modules():
         pytest.skip("compiled engine not built here")
@@ -85,7 +106,7 @@ def test_cpython_suite_passes(suite, implementation, tmp_path):
     if implementation == "python":
         env["ASYNCHAT_NO_EXTENSIONS"] = "1"
     result = subprocess.run(
-        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", DRIVER, target, implementation],
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", DRIVER, target, implementation, loop_name],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     report = result.stdout + result.stderr
