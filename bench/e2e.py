@@ -43,68 +43,93 @@ class Load(NamedTuple):
     workload: str
     in_flight: int  # lines each connection keeps outstanding
     per_connection: int  # lines each connection sends in a round
+    connections: int = CONNECTIONS
+    idle: int = 0  # more connections, open and silent throughout
 
     @property
     def total(self):
-        return CONNECTIONS * self.per_connection
+        return self.connections * self.per_connection
 
 
 PIPELINED = Load("pipelined-echo", 300, scaled(20_000, minimum=300))
 REQUEST_RESPONSE = Load("request-response", 1, scaled(1_000, minimum=4))
 
 
-def listening_socket():
+def listening_socket(backlog=CONNECTIONS):
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(CONNECTIONS)
+    sock.listen(backlog)
     return sock
 
 
-def start_client(port, load):
-    client = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "echo_client.py"),
-         str(port), str(CONNECTIONS), str(load.in_flight), str(load.per_connection)],
+def launch_client(port, load):
+    return subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "echo_client.py"), str(port),
+         str(load.connections), str(load.in_flight), str(load.per_connection), str(load.idle)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )
+
+
+def wait_ready(client):
     if client.stdout.readline().strip() != b"ready":
         raise RuntimeError("the echo client did not start")
     return client
 
 
+def start_client(port, load):
+    return wait_ready(launch_client(port, load))
+
+
+def accept_all(sock, count, seconds=120):
+    """Accept *count* connections on a blocking listening socket, TCP_NODELAY on each."""
+    sock.settimeout(seconds)
+    for _ in range(count):
+        conn, _ = sock.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        yield conn
+
+
 def finish_client(client, report, load):
+    client.stdin.close()  # the client closes its idle connections and exits
     client.wait(timeout=60)
+    return lines_reported(report, load)
+
+
+def lines_reported(report, load):
     result = json.loads(report)
     assert result["lines"] == load.total, result
     return result["lines"]
 
 
 class AsyncoreRound:
-    """One round for a server built on asyncore (async_chat, or the raw echo)."""
+    """One round for a server built on asyncore (async_chat, or the raw echo), run by *run_loop*.
 
-    def __init__(self, load, asyncore, channel_class):
+    Every connection is accepted before the round starts, outside the loop,
+    so that setting up thousands of idle ones costs every loop the same.
+    """
+
+    def __init__(self, load, asyncore, channel_class, run_loop=None):
         self.load = load
         self.asyncore = asyncore
         self.channel_class = channel_class
+        self.run_loop = run_loop or asyncore.loop
 
     def start(self):
-        asyncore = self.asyncore
         self.map = {}
-        self.accepted = []
-        sock = listening_socket()
-        round_ = self
-
-        class Listener(asyncore.dispatcher):
-            def handle_accepted(self, conn, addr):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                round_.accepted.append(round_.channel_class(conn, round_.map))
-
-        listener = Listener(sock, map=self.map)
-        listener.accepting = True  # wrapped around a socket already listening
-        self.client = start_client(sock.getsockname()[1], self.load)
-        while len(self.accepted) < CONNECTIONS:
-            asyncore.loop(timeout=1.0, map=self.map, count=1)
+        with listening_socket(min(self.load.connections + self.load.idle, 4096)) as sock:
+            self.client = launch_client(sock.getsockname()[1], self.load)
+            for conn in accept_all(sock, self.load.connections + self.load.idle):
+                self.channel_class(conn, self.map)
+        wait_ready(self.client)
+        self.run_loop(timeout=0, map=self.map, count=1)  # a loop that registers channels once does it here
         return (), {}
+
+    def stop(self):
+        """After the timed part: close every channel and let the client go."""
+        self.asyncore.close_all(map=self.map)
+        self.client.stdin.close()
+        self.client.wait(timeout=60)
 
     def run(self):
         asyncore = self.asyncore
@@ -120,12 +145,9 @@ class AsyncoreRound:
         ClientReport(self.client.stdout.fileno(), map=self.map)
         self.client.stdin.write(b"go\n")
         self.client.stdin.flush()
-        try:
-            while not report:
-                asyncore.loop(timeout=1.0, map=self.map, count=1)
-        finally:
-            asyncore.close_all(map=self.map)
-        return finish_client(self.client, b"".join(report), self.load)
+        while not report:
+            self.run_loop(timeout=1.0, map=self.map, count=1)
+        return lines_reported(b"".join(report), self.load)
 
 
 def line_echo_class(base, handler):
@@ -196,7 +218,7 @@ class AsyncioRound:
     def _accepted(self, transport):
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connected += 1
-        if self.connected == CONNECTIONS:
+        if self.connected == self.load.connections:
             self.all_connected.set_result(None)
 
     async def _serve(self, sock):

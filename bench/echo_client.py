@@ -1,11 +1,13 @@
 """The load for the end-to-end benchmark: many connections, each with lines in flight.
 
-    python echo_client.py PORT CONNECTIONS IN_FLIGHT LINES_PER_CONNECTION
+    python echo_client.py PORT CONNECTIONS IN_FLIGHT LINES_PER_CONNECTION [IDLE]
 
-Connects every socket (TCP_NODELAY) to 127.0.0.1:PORT, prints "ready", waits
+Opens IDLE connections that stay silent (0 by default), connects every other
+socket (TCP_NODELAY) to 127.0.0.1:PORT, prints "ready", waits
 for a line on stdin, then on each connection keeps IN_FLIGHT 16-byte lines
 outstanding (topping up as echoes come back) until every line has come back,
-and prints a JSON line {"lines": ..., "seconds": ...}.  It only counts
+and prints a JSON line {"lines": ..., "seconds": ...}; it exits when its
+stdin closes.  It only counts
 newlines, so it costs little per line: its own ceiling shows against a server
 that echoes raw bytes.
 """
@@ -54,7 +56,8 @@ class Connection:
         self.missing -= data.count(b"\n")
 
 
-def main(port, connections, in_flight, per_connection):
+def main(port, connections, in_flight, per_connection, idle=0):
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
     conns = [Connection(port, in_flight, per_connection) for _ in range(connections)]
     selector = selectors.DefaultSelector()
     for conn in conns:
@@ -80,7 +83,10 @@ def main(port, connections, in_flight, per_connection):
     for conn in conns:
         conn.sock.close()
     print(json.dumps({"lines": connections * per_connection, "seconds": seconds}), flush=True)
+    sys.stdin.read()  # the idle connections stay open until the server has stopped the clock
+    for sock in silent:
+        sock.close()
 
 
 if __name__ == "__main__":
-    main(*map(int, sys.argv[1:5]))
+    main(*map(int, sys.argv[1:6]))

@@ -28,9 +28,10 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "uvloop-protocol", "twisted-lineonly",
-         "asyncio-streams", "raw-echo"]
+         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll"]
 # How the report and README name the implementations; the rest by their own names.
-LABELS = {"cython": "compiled", "python": "pure Python"}
+LABELS = {"cython": "compiled", "python": "pure Python",
+          "asynchat-loop": "asynchat.loop()", "asyncore-poll": "asyncore.loop(use_poll=True)"}
 UNITS = {"msg": (1e6, "M msg/s"), "line": (1e6, "M lines/s"), "push": (1e6, "M pushes/s"), "byte": (1e9, "GB/s")}
 
 
@@ -66,7 +67,8 @@ def render(table, machine):
     for workload, rates in table.items():
         unit = next(iter(rates.values()))[1]["unit"]
         scale, label = UNITS[unit]
-        reference = rates.get("reference", (None,))[0]
+        baseline = next(iter(rates.values()))[1].get("baseline", "reference")
+        reference = rates.get(baseline, (None,))[0]
         row = [workload, label]
         for name in names:
             if name not in rates:
@@ -74,20 +76,27 @@ def render(table, machine):
                 continue
             rate = rates[name][0]
             cell = f"{rate / scale:.2f}"
-            if reference and name != "reference":
+            if reference and name != baseline:
                 cell += f" ({rate / reference:.1f}x)"
             row.append(cell)
         rows.append(row)
         if "cython" in rates and "floor" in rates:
             notes.append(f"- {workload}: compiled takes {rates['floor'][0] / rates['cython'][0]:.2f}x "
                          "the floor's time")
+        for name, (rate, info) in rates.items():
+            alone = next((r[name][0] for r in table.values()
+                          if name in r and r[name][1].get("idle") == 0), None)
+            if info.get("idle") and alone:
+                notes.append(f"- {workload}: {LABELS.get(name, name)} keeps {rate / alone:.2f}x "
+                             "of its rate with no idle connections")
         sends = {LABELS.get(n, n): r[1]["sends"] for n, r in rates.items() if "sends" in r[1]}
         if sends:
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     out = ["# asynchat benchmark report", "", f"{machine}", "",
-           "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference).", "",
+           "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference), or",
+           "for the event-loop rows relative to asyncore.loop(use_poll=True).", "",
            line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     if notes:
