@@ -28,7 +28,7 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "uvloop-protocol", "twisted-lineonly",
-         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll"]
+         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll", "1-process", "2-process"]
 # How the report and README name the implementations; the rest by their own names.
 LABELS = {"cython": "compiled", "python": "pure Python",
           "asynchat-loop": "asynchat.loop()", "asyncore-poll": "asyncore.loop(use_poll=True)"}
@@ -96,7 +96,7 @@ def render(table, machine):
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     out = ["# asynchat benchmark report", "", f"{machine}", "",
            "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference), or",
-           "for the event-loop rows relative to asyncore.loop(use_poll=True).", "",
+           "for the event-loop rows relative to asyncore.loop(use_poll=True), for the prefork rows to one process.", "",
            line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     if notes:
