@@ -60,14 +60,33 @@ def columns(table):
     return [name for name in ORDER if name in present] + sorted(present - set(ORDER))
 
 
+# Each table's rows share a baseline, named in brackets; the event-loop and prefork rows have their own.
+BASELINES = {"reference": "CPython's own asynchat (reference)",
+             "asyncore-poll": "asyncore.loop(use_poll=True), same engine and load",
+             "1-process": "the same server with one worker process"}
+
+
+def baseline_of(rates):
+    return next(iter(rates.values()))[1].get("baseline", "reference")
+
+
 def render(table, machine):
+    out = ["# asynchat benchmark report", "", f"{machine}", "",
+           "Rates are medians; in brackets, the speed relative to each table's baseline."]
+    for baseline, title in BASELINES.items():
+        group = {w: rates for w, rates in table.items() if baseline_of(rates) == baseline}
+        if group:
+            out += ["", f"## Against {title}", "", *render_table(group, baseline)]
+    return "\n".join(out) + "\n"
+
+
+def render_table(table, baseline):
     names = columns(table)
     header = ["workload", "unit"] + [LABELS.get(n, n) for n in names]
     rows, notes = [], []
     for workload, rates in table.items():
         unit = next(iter(rates.values()))[1]["unit"]
         scale, label = UNITS[unit]
-        baseline = next(iter(rates.values()))[1].get("baseline", "reference")
         reference = rates.get(baseline, (None,))[0]
         row = [workload, label]
         for name in names:
@@ -94,14 +113,11 @@ def render(table, machine):
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-    out = ["# asynchat benchmark report", "", f"{machine}", "",
-           "Rates are medians; in brackets, the speed relative to CPython's own asynchat (reference), or",
-           "for the event-loop rows relative to asyncore.loop(use_poll=True), for the prefork rows to one process.", "",
-           line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     if notes:
         out += ["", *notes]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def chart(table, path):
@@ -114,7 +130,7 @@ def chart(table, path):
     import matplotlib.pyplot as plt
 
     names = [n for n in columns(table) if n not in ("reference", "floor")]
-    workloads = [w for w, rates in table.items() if "reference" in rates]
+    workloads = [w for w, rates in table.items() if baseline_of(rates) == "reference" and "reference" in rates]
     if not workloads:
         return None
     colours = dict(zip(names, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 2))
