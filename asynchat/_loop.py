@@ -143,7 +143,6 @@ class _MapLoop:
     def __init__(self, sock_map, poller):
         self.map = sock_map
         self.poller = poller
-        self.pid = os.getpid()
         self.known = {}  # fd -> channel: the map as last seen
         self.masks = {}  # fd -> the interest registered, where not 0
         self.asked = {}  # fd -> channel asked readable()/writable() every iteration

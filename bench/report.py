@@ -1,6 +1,6 @@
 """Run the benchmark suites and print a comparison of the implementations.
 
-    python bench/report.py                 # every suite (about 5 minutes)
+    python bench/report.py                 # every suite (about 3.5 minutes)
     python bench/report.py -k framing      # a subset (a pytest -k expression)
 
 pytest-benchmark measures each case, printing a line per case as it goes.  The
