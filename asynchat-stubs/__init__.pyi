@@ -7,13 +7,19 @@ here (as _dispatcher; at run time the base class is asyncore.dispatcher).
 """
 
 import socket as _socket
-from collections import deque
+from collections import deque as deque
+from types import ModuleType
 from typing import Any, AnyStr, Literal, Protocol, Union
+from warnings import warn as warn
 
-__all__ = ["async_chat", "simple_producer", "find_prefix_at_end", "loop"]
+__all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer"]
 __version__: str
 
 IMPLEMENTATION: Literal["cython", "python"]
+
+# The asyncore module async_chat subclasses: the standard library's up to 3.11,
+# pyasyncore's on 3.12+, which has no types.
+asyncore: ModuleType
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _Terminator = Union[bytes, int, None]

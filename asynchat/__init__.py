@@ -7,11 +7,19 @@ engine in use: "cython" (the compiled ``asynchat._speedups``) or "python".
 servers with thousands of connections.
 """
 
-from ._chat import async_chat, simple_producer
+# asyncore, deque and warn are public names of the reference module too (it
+# imports them at top level), and scripts use them: asynchat.asyncore.loop().
+# asyncore is the very module async_chat subclasses: the standard library's
+# up to 3.11, the backport's on 3.12+.
+from warnings import warn  # noqa: F401  (3.10's module has it)
+
+from ._chat import async_chat, asyncore, deque, simple_producer
 from ._engine import IMPLEMENTATION, engine as _engine  # noqa: F401  (IMPLEMENTATION is public)
 from ._loop import loop
 
-__all__ = ["async_chat", "simple_producer", "find_prefix_at_end", "loop"]
+# What "from asynchat import *" gives with the reference, which has no __all__:
+# the additions (loop, IMPLEMENTATION) stay out, so they never shadow a name.
+__all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer"]
 __version__ = "0.1.0"
 
 find_prefix_at_end = _engine.find_prefix_at_end

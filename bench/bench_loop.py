@@ -17,7 +17,7 @@ import e2e
 import implementations
 from scale import scaled
 
-asyncore = asynchat._chat.asyncore
+asyncore = asynchat.asyncore
 IDLE = [0, scaled(1_000), scaled(10_000)]
 LOOPS = {"asyncore-poll": functools.partial(asyncore.loop, use_poll=True), "asynchat-loop": asynchat.loop}
 

@@ -26,7 +26,7 @@ import traceback
 
 import asynchat
 
-asyncore = asynchat._chat.asyncore  # the asyncore async_chat subclasses (stdlib or backport)
+asyncore = asynchat.asyncore  # the asyncore async_chat subclasses (stdlib or backport)
 
 
 class LineEcho(asynchat.async_chat):

@@ -7,7 +7,7 @@ import time
 
 import asynchat
 
-asyncore = asynchat._chat.asyncore  # the very module async_chat subclasses
+asyncore = asynchat.asyncore  # the very module async_chat subclasses
 
 
 class Listener(asyncore.dispatcher):

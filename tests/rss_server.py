@@ -13,7 +13,8 @@ import socket
 import sys
 
 import asynchat
-from asynchat._chat import asyncore
+
+asyncore = asynchat.asyncore
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import unittest.mock
+import warnings
 from collections import deque
 
 import pytest
@@ -14,10 +15,40 @@ import asynchat
 from harness import run_trace
 
 
-def test_public_names():
-    assert set(asynchat.__all__) == {"async_chat", "simple_producer", "find_prefix_at_end", "loop"}
+# The public names of CPython's module (dir() without the underscored ones) on 3.9, 3.10 and
+# 3.11, for the interpreters that carry no copy of it; 3.10's imported warn().
+REFERENCE_PUBLIC_NAMES = {"async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer", "warn"}
+
+
+def public_names(module):
+    return {name for name in dir(module) if not name.startswith("_")}
+
+
+def test_every_public_name_of_the_reference_exists():
+    missing = REFERENCE_PUBLIC_NAMES - public_names(asynchat)
+    assert not missing, f"asynchat lacks {sorted(missing)}"
     assert asynchat.IMPLEMENTATION in ("cython", "python")
     assert asynchat.__version__
+
+
+def test_every_public_name_of_this_interpreters_reference_exists(ref):
+    # On 3.12+ the reference is test.support.asynchat, whose asyncore is test.support's own copy.
+    missing = public_names(ref) - public_names(asynchat)
+    assert not missing, f"asynchat lacks {sorted(missing)} that {ref.__file__} has"
+
+
+def test_the_shared_names_are_the_objects_async_chat_is_built_on():
+    assert asynchat.asyncore.dispatcher is asynchat.async_chat.__mro__[1]
+    assert asynchat.asyncore.loop is sys.modules[asynchat.async_chat.__mro__[1].__module__].loop
+    assert asynchat.deque is deque
+    assert asynchat.warn is warnings.warn
+
+
+def test_star_import_gives_the_references_names():
+    """The reference has no __all__: a star import gives its public names, and no more of ours."""
+    namespace = {}
+    exec("from asynchat import *", namespace)
+    assert set(namespace) - {"__builtins__"} == REFERENCE_PUBLIC_NAMES - {"warn"}
 
 
 def test_defaults_match_reference(ref):

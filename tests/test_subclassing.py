@@ -254,6 +254,6 @@ def test_uncaught_callback_error_reaches_handle_error_under_asyncore(engine):
 
     chan = Failing([b"x\n"])
     chan.set_terminator(b"\n")
-    asynchat._chat.asyncore.read(chan)
+    asynchat.asyncore.read(chan)
     assert errors == [True]
     chan.del_channel()
