@@ -27,6 +27,5 @@ def test_line_echo(benchmark, load, handler, implementation):
     benchmark.extra_info.update(workload=row, implementation=implementation, unit="line", count=load.total)
     with implementations.engine_for(implementation if implementation in implementations.available() else "python"):
         round_ = e2e.make_round(load, implementation, handler)
-        lines = benchmark.pedantic(round_.run, setup=round_.start, teardown=getattr(round_, "stop", None),
-                                   rounds=3, iterations=1)
+        lines = e2e.measure(benchmark, round_)
     assert lines == load.total

@@ -44,6 +44,5 @@ def test_pipelining_beside_idle_connections(benchmark, idle, loop_name):
     with implementations.engine_for(engine):
         channel_class = e2e.line_echo_class(asynchat.async_chat, "documented")
         round_ = e2e.AsyncoreRound(load, asyncore, channel_class, run_loop=LOOPS[loop_name])
-        lines = benchmark.pedantic(round_.run, setup=round_.start, teardown=getattr(round_, "stop", None),
-                                   rounds=3, iterations=1)
+        lines = e2e.measure(benchmark, round_)
     assert lines == load.total

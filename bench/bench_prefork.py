@@ -6,29 +6,21 @@ a 2-core box it takes one of the cores the workers would use.
 """
 
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
 import e2e
-
-EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "prefork_echo.py")
+import prefork_server
 
 
 class PreforkRound:
     def __init__(self, load, workers, reuseport):
         self.load = load
-        self.args = [sys.executable, EXAMPLE, "--port", "0", "--workers", str(workers)]
-        self.args += ["--reuseport"] if reuseport else []
+        self.args = ["--workers", str(workers)] + (["--reuseport"] if reuseport else [])
+        self.server = self.client = None
 
     def start(self):
-        self.server = subprocess.Popen(self.args, stdout=subprocess.PIPE)
-        banner = self.server.stdout.readline().decode()
-        if not banner.startswith("listening on "):
-            raise RuntimeError(f"the example server did not start: {banner!r}")
-        port = int(banner.split()[2].rsplit(":", 1)[1])
+        self.server, port, _ = prefork_server.start(*self.args)
         self.client = e2e.start_client(port, self.load)
         return (), {}
 
@@ -38,10 +30,10 @@ class PreforkRound:
         return e2e.lines_reported(self.client.stdout.readline(), self.load)
 
     def stop(self):
-        self.client.stdin.close()
-        self.client.wait(timeout=60)
-        self.server.send_signal(signal.SIGTERM)
-        assert self.server.wait(timeout=60) == 0
+        e2e.end_client(self.client)
+        if self.server is not None:
+            server, self.server = self.server, None
+            assert prefork_server.stop(server) == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the example forks its workers")
@@ -54,6 +46,5 @@ def test_prefork_line_echo(benchmark, workers, reuseport):
     benchmark.group = f"prefork: {workload}"
     benchmark.extra_info.update(workload=workload, implementation=f"{workers}-process", unit="line",
                                 count=load.total, baseline="1-process")
-    round_ = PreforkRound(load, workers, reuseport)
-    lines = benchmark.pedantic(round_.run, setup=round_.start, teardown=round_.stop, rounds=3, iterations=1)
+    lines = e2e.measure(benchmark, PreforkRound(load, workers, reuseport))
     assert lines == load.total

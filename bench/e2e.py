@@ -18,9 +18,11 @@ Two loads (`Load`): "pipelined-echo", where each connection keeps 300 lines in
 flight, and "request-response", where each waits for every echo before it
 sends the next line, as an interactive client (FTP, SMTP, POP) does.
 
-`Round` runs one measured round: `start()` launches the client and waits until
-all its connections are accepted; `run()` says go and serves until the client
-reports, and returns the number of lines echoed.
+A round (`AsyncoreRound`, `AsyncioRound`, ...) is one measured run: `start()`
+launches the client and waits until all its connections are accepted; `run()`
+says go and serves until the client reports, and returns the number of lines
+echoed; `stop()` closes the server and ends the client.  `measure()` times
+rounds and makes sure every one is stopped.
 """
 
 import asyncio
@@ -90,16 +92,41 @@ def accept_all(sock, count, seconds=120):
         yield conn
 
 
-def finish_client(client, report, load):
-    client.stdin.close()  # the client closes its idle connections and exits
-    client.wait(timeout=60)
-    return lines_reported(report, load)
+def end_client(client):
+    """Let the client go (it closes its idle connections and exits when its stdin closes); kill it if it hangs.
+
+    Safe to call again, and on a client that failed to start.
+    """
+    if client is None or client.returncode is not None:
+        return
+    try:
+        client.stdin.close()
+        client.wait(timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        client.kill()
+        client.wait()
+    finally:
+        client.stdout.close()
 
 
 def lines_reported(report, load):
     result = json.loads(report)
     assert result["lines"] == load.total, result
     return result["lines"]
+
+
+def measure(benchmark, round_, rounds=3):
+    """Time *rounds* runs of *round_* (start() before each, untimed; stop() after).
+
+    stop() runs in a finally too, because pytest-benchmark skips teardown when
+    benchmarks are disabled and when a round fails: no server or client
+    outlives the test.  Every round's stop() is safe to call more than once.
+    """
+    try:
+        return benchmark.pedantic(round_.run, setup=round_.start, teardown=round_.stop,
+                                  rounds=rounds, iterations=1)
+    finally:
+        round_.stop()
 
 
 class AsyncoreRound:
@@ -114,6 +141,8 @@ class AsyncoreRound:
         self.asyncore = asyncore
         self.channel_class = channel_class
         self.run_loop = run_loop or asyncore.loop
+        self.map = {}
+        self.client = None
 
     def start(self):
         self.map = {}
@@ -128,8 +157,7 @@ class AsyncoreRound:
     def stop(self):
         """After the timed part: close every channel and let the client go."""
         self.asyncore.close_all(map=self.map)
-        self.client.stdin.close()
-        self.client.wait(timeout=60)
+        end_client(self.client)
 
     def run(self):
         asyncore = self.asyncore
@@ -204,6 +232,7 @@ class AsyncioRound:
     def __init__(self, load, kind):
         self.load = load
         self.kind = kind
+        self.loop = self.server = self.client = None
 
     def start(self):
         self.loop = peers.new_uvloop() if self.kind == "uvloop-protocol" else asyncio.new_event_loop()
@@ -214,6 +243,16 @@ class AsyncioRound:
         self.client = start_client(sock.getsockname()[1], self.load)
         self.loop.run_until_complete(self.all_connected)
         return (), {}
+
+    def stop(self):
+        if self.server is not None:
+            self.server.close()
+            self.loop.run_until_complete(self.server.wait_closed())
+            self.server = None
+        if self.loop is not None:
+            self.loop.close()
+            self.loop = None
+        end_client(self.client)
 
     def _accepted(self, transport):
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -268,10 +307,7 @@ class AsyncioRound:
             data = self.loop.run_until_complete(report)
         finally:
             self.loop.remove_reader(stdout)
-            self.server.close()
-            self.loop.run_until_complete(self.server.wait_closed())
-            self.loop.close()
-        return finish_client(self.client, data, self.load)
+        return lines_reported(data, self.load)
 
 
 def make_round(load, implementation, handler="documented"):

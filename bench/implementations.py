@@ -7,14 +7,11 @@ class is switched by a context manager); "reference" is CPython's own module.
 
 import contextlib
 import importlib
-import os
 import sys
 
 import asynchat
 import asynchat._chat
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-import reference  # noqa: E402  (tests/reference.py: loads CPython's module by path)
+import reference  # tests/reference.py (bench/conftest.py puts tests/ on sys.path): CPython's module by path
 
 
 def _engine(name):

@@ -27,11 +27,12 @@ def new_uvloop():
 
 
 class TwistedRound:
-    """One round for a Twisted line-echo server (see e2e.Round for start/run)."""
+    """One round for a Twisted line-echo server (see e2e.py for start/run/stop)."""
 
     def __init__(self, load, e2e):
         self.load = load
         self.e2e = e2e  # the module, for the client helpers
+        self.port = self.client = None
 
     def start(self):
         from twisted.internet.protocol import Factory
@@ -81,12 +82,17 @@ class TwistedRound:
                 self.reactor.iterate(1.0)
         finally:
             self.reactor.removeReader(reader)
+        return self.e2e.lines_reported(b"".join(report), self.load)
+
+    def stop(self):
+        if self.port is not None:
             self.port.stopListening()
             for conn in list(self.reactor.getReaders()):
                 if isinstance(getattr(conn, "socket", None), socket.socket):
                     conn.loseConnection()
             self.reactor.iterate(0)
-        return self.e2e.finish_client(self.client, b"".join(report), self.load)
+            self.port = None
+        self.e2e.end_client(self.client)
 
 
 def _new_default_reactor():

@@ -33,10 +33,15 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
         returncode=3,
     )
 
+import leftover_processes  # noqa: E402
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
 from engines import engine_modules, running_on  # noqa: E402
 import loopback  # noqa: E402
 from loopback import close_all  # noqa: E402
+
+
+def pytest_configure(config):
+    leftover_processes.register(config)
 
 
 def pytest_report_header(config):

@@ -25,13 +25,33 @@ MIB = 1024 * KIB
 SERVER = os.path.join(os.path.dirname(__file__), "rss_server.py")
 
 
-def start(kind, protection, engine_name):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    if engine_name == "python":
-        env["ASYNCHAT_NO_EXTENSIONS"] = "1"
-    proc = subprocess.Popen([sys.executable, SERVER, kind, protection], stdout=subprocess.PIPE, env=env)
-    port = int(proc.stdout.readline())
-    return proc, socket.create_connection(("127.0.0.1", port))
+@pytest.fixture
+def start(engine_name):
+    """start(kind, protection) runs rss_server.py on *engine_name*: (process, connected socket).
+
+    Whatever it started is killed after the test, passed or failed.
+    """
+    started = []
+
+    def start(kind, protection):
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        if engine_name == "python":
+            env["ASYNCHAT_NO_EXTENSIONS"] = "1"
+        proc = subprocess.Popen([sys.executable, SERVER, kind, protection], stdout=subprocess.PIPE, env=env)
+        started.append(proc)
+        port = int(proc.stdout.readline())
+        sock = socket.create_connection(("127.0.0.1", port))
+        started.append(sock)
+        return proc, sock
+
+    yield start
+    for thing in started:
+        if isinstance(thing, socket.socket):
+            thing.close()
+        else:
+            thing.kill()
+            thing.wait()
+            thing.stdout.close()
 
 
 def growth_kib(proc):
@@ -96,8 +116,8 @@ def engine_name(request):
     return request.param
 
 
-def test_a_message_limit_bounds_a_peer_that_never_sends_a_terminator(engine_name):
-    proc, sock = start("unterminated", "protected", engine_name)
+def test_a_message_limit_bounds_a_peer_that_never_sends_a_terminator(start, engine_name):
+    proc, sock = start("unterminated", "protected")
     sent = send_unterminated(sock, 256 * MIB)
     grown = growth_kib(proc)
     print(f"\nunterminated, protected ({engine_name}): {sent // MIB} MiB sent before the close, "
@@ -106,16 +126,16 @@ def test_a_message_limit_bounds_a_peer_that_never_sends_a_terminator(engine_name
     assert grown < 16 * KIB
 
 
-def test_unprotected_the_whole_message_is_kept(engine_name):
-    proc, sock = start("unterminated", "unprotected", engine_name)
+def test_unprotected_the_whole_message_is_kept(start, engine_name):
+    proc, sock = start("unterminated", "unprotected")
     sent = send_unterminated(sock, 256 * MIB)
     grown = growth_kib(proc)
     print(f"\nunterminated, unprotected ({engine_name}): peak RSS +{grown / KIB:.1f} MiB")
     assert sent == 256 * MIB and grown > 200 * KIB
 
 
-def test_water_marks_bound_a_pipelining_peer_that_reads_late(engine_name):
-    proc, sock = start("pipelined", "protected", engine_name)
+def test_water_marks_bound_a_pipelining_peer_that_reads_late(start, engine_name):
+    proc, sock = start("pipelined", "protected")
     sent, echoed, stalled = pipeline(sock, 32 * MIB)
     grown = growth_kib(proc)
     print(f"\npipelined, protected ({engine_name}): peak RSS +{grown / KIB:.1f} MiB")
@@ -123,8 +143,8 @@ def test_water_marks_bound_a_pipelining_peer_that_reads_late(engine_name):
     assert grown < 24 * KIB
 
 
-def test_unprotected_every_reply_is_queued(engine_name):
-    proc, sock = start("pipelined", "unprotected", engine_name)
+def test_unprotected_every_reply_is_queued(start, engine_name):
+    proc, sock = start("pipelined", "unprotected")
     sent, echoed, _ = pipeline(sock, 32 * MIB)
     grown = growth_kib(proc)
     print(f"\npipelined, unprotected ({engine_name}): peak RSS +{grown / KIB:.1f} MiB")

@@ -8,23 +8,35 @@ import sys
 
 import pytest
 
-EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "prefork_echo.py")
+import prefork_server
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the example forks its workers")
 
 
+@pytest.fixture
+def start_example():
+    """prefork_server.start(), every server it started stopped afterwards, with its workers."""
+    servers = []
+
+    def start(*args, env=None):
+        server, port, banner = prefork_server.start(*args, env=env)
+        servers.append(server)
+        return server, port, banner
+
+    yield start
+    for server in servers:
+        prefork_server.stop(server)
+
+
 @pytest.mark.parametrize("mode", [[], ["--reuseport"]], ids=["inherited socket", "SO_REUSEPORT"])
-def test_workers_serve_one_port_and_stop_on_sigterm(mode, engine):
+def test_workers_serve_one_port_and_stop_on_sigterm(mode, engine, start_example):
     env = dict(os.environ)
     if engine.__name__.endswith("_fallback"):
         env["ASYNCHAT_NO_EXTENSIONS"] = "1"
-    server = subprocess.Popen([sys.executable, EXAMPLE, "--port", "0", "--workers", "2", *mode],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    server, port, banner = start_example("--workers", "2", *mode, env=env)
+    assert "2 worker(s)" in banner, banner
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
     try:
-        banner = server.stdout.readline().decode()
-        assert banner.startswith("listening on 127.0.0.1:") and "2 worker(s)" in banner, banner
-        port = int(banner.split()[2].rsplit(":", 1)[1])
-        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
         for i, client in enumerate(clients):
             client.sendall(b"line %d\nand %d\n" % (i, i))
         for i, client in enumerate(clients):
@@ -33,17 +45,13 @@ def test_workers_serve_one_port_and_stop_on_sigterm(mode, engine):
             while len(received) < len(expected):
                 received += client.recv(100)
             assert received == expected
-            client.close()
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=20) == 0, server.stderr.read().decode()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        server.stdout.close()
-        server.stderr.close()
+        for client in clients:
+            client.close()
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=20) == 0, server.stderr.read().decode()
 
 
 def test_bad_worker_count_is_refused():
-    result = subprocess.run([sys.executable, EXAMPLE, "--workers", "0"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, prefork_server.EXAMPLE, "--workers", "0"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "--workers must be at least 1" in result.stderr
