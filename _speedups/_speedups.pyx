@@ -23,14 +23,19 @@ from cpython.object cimport PyObject
 from libc.string cimport memchr, memcmp
 
 from asynchat._fallback import _as_bytes, _as_output
-from asynchat._settings import UNLIMITED as _UNLIMITED, buffer_size as _buffer_size
-from asynchat._settings import protection as _protection
+from asynchat._settings import REENTERED as _REENTERED, UNLIMITED as _UNLIMITED
+from asynchat._settings import buffer_size as _buffer_size, protection as _protection
+from asynchat._settings import sent_count as _sent_count
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    # Declared without Cython's error check: -1 with an error set means "not a count that fits".
+    Py_ssize_t _as_ssize_or_error "PyLong_AsSsize_t"(object)
+    bint PyErr_Occurred()
+    void PyErr_Clear()
 
 # Longer terminators go to bytes.find, which is linear whatever the input;
 # memchr + memcmp costs up to this many byte compares per candidate.
@@ -135,11 +140,12 @@ def find_prefix_at_end(haystack, needle):
 cdef class Framer:
     """One channel's receive buffer, scanned by offset, and output count (see asynchat._fallback.Framer)."""
 
-    cdef bytes _buf
+    cdef bytes _buf  # never None: set from allocation (__cinit__)
     cdef Py_ssize_t _pos
     cdef Py_ssize_t _taken  # where the bytes handed to the running callback end
     cdef object _base_get
     cdef object _base_collect
+    cdef readonly bint feeding  # feed() is running callbacks: a nested feed() is refused
     cdef public bint reading  # handle_read() is dispatching callbacks
     cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
     cdef Py_ssize_t _size  # handed to collect_incoming_data() for the current message
@@ -150,18 +156,13 @@ cdef class Framer:
     cdef public bint paused, was_paused
     cdef public object watch  # None, or the dict of an asynchat.loop() (see the fallback)
 
-    def __init__(self, base=None):
+    def __cinit__(self, *args, **kwargs):
+        # Here rather than in __init__, which a subclass or __new__ may skip:
+        # the C code reads _buf as bytes.  Numbers and flags start at zero.
         self._buf = b""
-        self._pos = 0
-        self._taken = 0
-        self.reading = False
-        self.deferred = 0
-        self._size = 0
-        self._skipping = self._streaming = False
         self.limit = self.high = self.low = UNLIMITED
-        self.queued = 0
-        self.paused = self.was_paused = False
-        self.watch = None
+
+    def __init__(self, base=None):
         self._base_get = getattr(base, "get_terminator", None)
         self._base_collect = getattr(base, "_collect_incoming_data", None)
 
@@ -198,6 +199,8 @@ cdef class Framer:
 
     def sent(self, Py_ssize_t n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
+        if n < 0:
+            raise ValueError(f"a count of bytes sent cannot be negative, got {n}")
         self._sent(n, fifo)
 
     cdef inline int _sent(self, Py_ssize_t n, fifo) except -1:
@@ -241,13 +244,12 @@ cdef class Framer:
         self._taken = 0
 
     def feed(self, chan, data):
-        """Append *data* and run *chan*'s callbacks over everything unprocessed."""
-        cdef bytes buf
-        cdef bytes term_bytes
-        cdef Py_ssize_t pos, n, end, size, m, keep, count, term_len
-        cdef const char *p
-        cdef bint limited
+        """Append *data* and run *chan*'s callbacks over everything unprocessed.
 
+        A callback that makes the channel read again (a nested feed) gets a RuntimeError.
+        """
+        if self.feeding:
+            raise RuntimeError(_REENTERED)
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
         self._configure(chan)
@@ -258,6 +260,19 @@ cdef class Framer:
                 self._buf = data
             self._pos = 0
             self._taken = 0
+        self.feeding = True
+        try:
+            self._frame(chan)
+        finally:
+            self.feeding = False
+
+    cdef int _frame(self, chan) except -1:
+        """The steps of feed() over the unprocessed input."""
+        cdef bytes buf
+        cdef bytes term_bytes
+        cdef Py_ssize_t pos, n, end, size, m, keep, count, term_len
+        cdef const char *p
+        cdef bint limited
 
         base_get = self._base_get
         base_collect = self._base_collect
@@ -270,9 +285,9 @@ cdef class Framer:
                 if pos:  # all consumed: drop the buffer rather than keep it alive
                     self._buf = b""
                     self._pos = 0
-                return
+                return 0
             if self.paused:
-                return  # the rest waits until the output drains
+                return 0  # the rest waits until the output drains
             # One step, as in the pure engine: buf[pos:end] goes to the consumer;
             # then a terminator of m bytes, or the wait for more input, keeping
             # the last keep bytes (a terminator prefix).
@@ -307,7 +322,7 @@ cdef class Framer:
                 else:
                     keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), term_len)
                     if keep == n - pos:
-                        return
+                        return 0
                     end = n - keep
             size = end - pos
             if size and not self._skipping:
@@ -330,13 +345,13 @@ cdef class Framer:
                 n = PyBytes_GET_SIZE(self._buf) - keep
                 if self._pos < n:
                     self._pos = n
-                return
+                return 0
             else:
                 self._buf = b""
                 self._pos = 0
                 if count >= 0:
                     chan.terminator = chan.terminator - size
-                return
+                return 0
 
     cdef int _cross(self, chan, base_collect, bytes buf, Py_ssize_t pos, bint counting) except -1:
         """The message crosses the limit: hand over what fits, then skip the rest of it."""
@@ -486,8 +501,8 @@ cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
     """See asynchat._fallback._send_chunks."""
     fifo = chan.producer_fifo
     limit = chan.ac_out_buffer_size
-    if type(limit) is not int or limit <= 0:
-        _buffer_size("ac_out_buffer_size", limit)
+    if type(limit) is not int or not 0 < limit <= UNLIMITED:
+        limit = _buffer_size("ac_out_buffer_size", limit)
     encoding = chan.encoding if chan.use_encoding else None
     framer = chan._framer
     while rounds and fifo and chan.connected:
@@ -505,8 +520,15 @@ cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
 
 cdef _send_or_requeue(chan, chunk):
     """See asynchat._fallback._send_or_requeue."""
+    cdef Py_ssize_t size = len(chunk), n = -1
     try:
-        sent = chan.send(chunk) or 0  # the reference takes any false result as 0
+        sent = chan.send(chunk)
+        if type(sent) is int:
+            n = _as_ssize_or_error(sent)
+            if n == -1 and PyErr_Occurred():
+                PyErr_Clear()  # too large for C: sent_count() below says what it means
+        if not 0 <= n <= size:
+            n = _sent_count(sent, size)
     except OSError:
         chan.producer_fifo.appendleft(chunk)
         chan.handle_error()
@@ -515,7 +537,7 @@ cdef _send_or_requeue(chan, chunk):
         chan.producer_fifo.appendleft(chunk)
         raise
     fifo = chan.producer_fifo
-    if sent < len(chunk):
-        fifo.appendleft(chunk[sent:] if sent else chunk)
-    (<Framer?>chan._framer)._sent(sent, fifo)
-    return sent
+    if n < size:
+        fifo.appendleft(chunk[n:] if n else chunk)
+    (<Framer?>chan._framer)._sent(n, fifo)
+    return n

@@ -112,6 +112,8 @@ class async_chat(asyncore.dispatcher):
         return self.terminator
 
     def handle_read(self):
+        if self._framer.feeding:
+            raise RuntimeError(_settings.REENTERED)  # before recv(), so that nothing is lost
         size = self.ac_in_buffer_size
         if type(size) is not int or size <= 0:
             _settings.buffer_size("ac_in_buffer_size", size)
@@ -160,7 +162,8 @@ class async_chat(asyncore.dispatcher):
             framer.sent(0, self.producer_fifo)  # emptied by user code: nothing is queued
         if not framer.paused:
             framer.was_paused = False
-            self._frame(b"")
+            if not framer.feeding:  # else the feed running below this callback goes on by itself
+                self._frame(b"")
 
     def handle_message_too_large(self):
         """A message crossed ac_max_message_size: by default, log it and close the channel.

@@ -17,7 +17,7 @@ The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
-from asynchat._settings import UNLIMITED, buffer_size, protection
+from asynchat._settings import REENTERED, UNLIMITED, buffer_size, protection, sent_count
 
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
@@ -68,6 +68,7 @@ class Framer:
     their terminator): input from there on waits to be framed (`pending`).
     ``reading`` is true while ``handle_read()`` dispatches callbacks (it sets
     it), and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
+    ``feeding`` is true while `feed` runs callbacks: a nested `feed` is refused.
 
     The protection settings (see asynchat._settings; `configure` reads them):
     ``_size`` is what the current message has handed to
@@ -88,14 +89,16 @@ class Framer:
     reference does, which the JIT of PyPy serves best.
     """
 
-    __slots__ = ("_buf", "_pos", "_taken", "reading", "deferred", "_size", "_skipping",
-                 "_streaming",
-                 "limit", "high", "low", "queued", "paused", "was_paused", "watch")
+    __slots__ = ("_buf", "_pos", "_taken", "feeding", "reading", "deferred", "_size", "_skipping",
+                 "_streaming", "limit", "high", "low", "queued", "paused", "was_paused", "watch")
 
-    def __init__(self, base=None):
+    def __new__(cls, *args, **kwargs):
+        # The state is made here, so a Framer is valid even if __init__ never runs.
+        self = super().__new__(cls)
         self._buf = b""
         self._pos = 0
         self._taken = 0
+        self.feeding = False
         self.reading = False
         self.deferred = 0
         self._size = 0
@@ -104,6 +107,10 @@ class Framer:
         self.queued = 0
         self.paused = self.was_paused = False
         self.watch = None
+        return self
+
+    def __init__(self, base=None):
+        pass  # *base* serves the compiled engine only
 
     def configure(self, chan):
         """Take *chan*'s protection settings (checked); the engine reads them again each recv."""
@@ -132,6 +139,8 @@ class Framer:
 
     def sent(self, n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
+        if n < 0:
+            raise ValueError(f"a count of bytes sent cannot be negative, got {n}")
         queued = self.queued - n
         # Bytes that user code put in or took out of the fifo itself are not
         # counted: an empty fifo sets the count right.
@@ -182,7 +191,11 @@ class Framer:
         terminator is left, or while reading is paused; a step that collects
         everything ends it, since the reference then empties the buffer.
         A callback that raises has not taken its bytes, as with the reference.
+        A callback that makes the channel read again (a nested feed) gets a
+        RuntimeError.
         """
+        if self.feeding:
+            raise RuntimeError(REENTERED)
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
         self.configure(chan)
@@ -193,6 +206,14 @@ class Framer:
                 self._buf = data
             self._pos = 0
             self._taken = 0
+        self.feeding = True
+        try:
+            self._frame(chan)
+        finally:
+            self.feeding = False
+
+    def _frame(self, chan):
+        """The steps of `feed` over the unprocessed input."""
         limited = self.limit != UNLIMITED  # settings change at the next recv only
         while True:
             buf = self._buf
@@ -441,8 +462,8 @@ def _send_chunks(chan, rounds, may_close):
     """
     fifo = chan.producer_fifo
     limit = chan.ac_out_buffer_size
-    if type(limit) is not int or limit <= 0:
-        buffer_size("ac_out_buffer_size", limit)
+    if type(limit) is not int or not 0 < limit <= UNLIMITED:
+        limit = buffer_size("ac_out_buffer_size", limit)
     encoding = chan.encoding if chan.use_encoding else None
     framer = chan._framer
     while rounds and fifo and chan.connected:
@@ -462,10 +483,13 @@ def _send_or_requeue(chan, chunk):
     """chan.send(chunk); what it did not take goes back to the front of the queue.
 
     Returns how many bytes were sent.  OSError goes to handle_error(), as in
-    the reference; any other exception propagates, with nothing lost.
+    the reference; any other exception propagates, with nothing lost, and so
+    does a result that is no count of bytes (see asynchat._settings.sent_count).
     """
     try:
-        sent = chan.send(chunk) or 0  # the reference takes any false result as 0
+        sent = chan.send(chunk)
+        if type(sent) is not int or not 0 <= sent <= len(chunk):
+            sent = sent_count(sent, len(chunk))
     except OSError:
         chan.producer_fifo.appendleft(chunk)
         chan.handle_error()

@@ -1,4 +1,6 @@
-"""Checks of async_chat's size settings, with one wording for the class, the adapter and both engines.
+"""Checks of what async_chat is given, with one wording for the class, the adapter and both engines.
+
+Size settings, ``send()`` results, and reading re-entered from a callback.
 
 The buffer sizes are the reference's (``ac_in_buffer_size``,
 ``ac_out_buffer_size``).  The protection settings are this package's, all off
@@ -8,11 +10,18 @@ pause reading while too much output is queued.  The engines store None as
 `UNLIMITED`, so that "no limit" costs them one comparison.
 """
 
+import operator
 import sys
 
-__all__ = ["UNLIMITED", "BUFFER_SIZES", "PROTECTION", "buffer_size", "protection", "check_class"]
+__all__ = ["UNLIMITED", "BUFFER_SIZES", "PROTECTION", "REENTERED", "buffer_size", "protection",
+           "check_class", "sent_count"]
 
 UNLIMITED = sys.maxsize
+
+# A read made inside a callback would frame bytes before the ones the callback
+# is being handed (the reference then duplicates and loses input); refused.
+REENTERED = ("handle_read() called from inside a callback of the same channel, while it frames "
+             "input: return from the callback instead (the loop calls handle_read() again)")
 
 BUFFER_SIZES = ("ac_in_buffer_size", "ac_out_buffer_size")
 PROTECTION = ("ac_max_message_size", "ac_out_high_water", "ac_out_low_water")
@@ -23,12 +32,35 @@ def _is_int(value):
 
 
 def buffer_size(name, value):
-    """*value* if it is a positive int; else a clear error naming *name*."""
+    """*value*, a positive int, as a size an engine can hold (no buffer is above UNLIMITED).
+
+    Anything else is a clear error naming *name*.
+    """
     if not _is_int(value):
         raise TypeError(f"{name} must be a positive int, not {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
-    return value
+    return min(value, UNLIMITED)
+
+
+def sent_count(result, size):
+    """What a ``send()`` result means for a chunk of *size* bytes: how many of them left.
+
+    A false result (0, None) is 0, and a count above *size* means all of it,
+    as in the reference; a negative count or a result that is not an int is
+    a clear error.
+    """
+    if not result:
+        return 0
+    try:
+        count = operator.index(result)
+    except TypeError:
+        raise TypeError(
+            f"send() must return the number of bytes sent, an int, not {type(result).__name__}"
+        ) from None
+    if count < 0:
+        raise ValueError(f"send() returned {count}: the number of bytes sent cannot be negative")
+    return min(count, size)
 
 
 def _size_or_none(name, value):

@@ -32,11 +32,13 @@ class _Channel(_Consumer, Protocol):
     use_encoding: Any
     encoding: str
     def initiate_send(self) -> None: ...
-    def send(self, data: _Bytes) -> int: ...
+    def send(self, data: _Bytes) -> Optional[int]: ...  # see asynchat._settings.sent_count
     def handle_close(self) -> None: ...
     def handle_error(self) -> None: ...
 
 class Framer:
+    @property
+    def feeding(self) -> bool: ...  # feed() is running callbacks; a nested feed() raises RuntimeError
     reading: bool
     deferred: int
     limit: int
