@@ -15,6 +15,8 @@ settings.register_profile(
 )
 # The long run the README documents: HYPOTHESIS_PROFILE=long, 100,000 examples per test and engine.
 settings.register_profile("long", parent=settings.get_profile("asynchat"), max_examples=100_000)
+# The bounded fuzz run of tests/sanitize.sh (test_engine_fuzz.py under the sanitizers).
+settings.register_profile("fuzz", parent=settings.get_profile("asynchat"), max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "asynchat"))
 
 if not hasattr(asynchat, "IMPLEMENTATION"):
