@@ -5,10 +5,13 @@
 It prints the port it listens on (127.0.0.1), serves one connection until
 the peer or the channel closes it, then prints how much its peak RSS grew
 from just before it accepted, in KiB: Linux's VmHWM, reset at the start
-through /proc/self/clear_refs so that the start-up's own peak does not hide it.  The engine is the
+through /proc/self/clear_refs so that the start-up's own peak does not hide it,
+and on PyPy the nursery size its GC runs with.  The engine is the
 package's default; ASYNCHAT_NO_EXTENSIONS=1 picks the pure-Python one.
 """
 
+import gc
+import json
 import socket
 import sys
 
@@ -37,9 +40,15 @@ class Collecting(asynchat.async_chat):
 
 
 class Echoing(Collecting):
+    most_queued = 0  # the most output the channel held at once, in bytes
+
     def found_terminator(self):
         self.push(b"".join(self.parts) + b"\r\n")
         self.parts = []
+
+    def handle_read(self):
+        super().handle_read()
+        Echoing.most_queued = max(Echoing.most_queued, self._framer.queued)
 
 
 SERVERS = {
@@ -79,7 +88,11 @@ def main(kind, protection):
         clear_refs.write("5")  # the peak RSS starts again from the current RSS
     before = _status_kib("VmRSS")
     asyncore.loop(timeout=1.0, use_poll=True, map=sock_map)
-    print(_status_kib("VmHWM") - before, flush=True)
+    report = {"growth_kib": _status_kib("VmHWM") - before, "most_queued": Echoing.most_queued, "nursery": None}
+    if sys.implementation.name == "pypy":
+        stats = gc.get_stats()
+        report.update(nursery=stats.nursery_size, gc_peak=stats.peak_memory)
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":
