@@ -28,7 +28,7 @@ HOME = "_asynchat_home"
 PTH_FILE = "asynchat-precedence.pth"
 # Also makes pip remove the whole directory on uninstall: it owns a file in it.
 HOME_README = """\
-This directory holds the asynchat package of the "asynchat" distribution.
+This directory holds the asynchat package of the "fast-asynchat" distribution.
 It is kept apart from site-packages/asynchat/, which other distributions may
 install; asynchat-precedence.pth and asynchat_precedence.py beside this
 directory make "import asynchat" find it here.

@@ -51,6 +51,29 @@ def test_wheel_carries_the_hook_the_engines_and_the_stubs(source, tmp_path):
     # Nothing where other distributions install their asynchat/__init__.py.
     assert not [n for n in names if n.startswith("asynchat/")]
     assert bool(compiled_engine(names)) == CPYTHON
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    assert metadata.startswith("fast_asynchat-")
+    with zipfile.ZipFile(os.path.join(tmp_path / "out", os.listdir(tmp_path / "out")[0])) as zf:
+        assert "\nName: fast-asynchat\n" in zf.read(metadata).decode()
+
+
+# Modules that left the standard library after 3.9 (PEP 594 and others): PyPI refuses them as names too.
+REMOVED_MODULES = {"asynchat", "asyncore", "smtpd", "distutils", "imp", "aifc", "audioop", "cgi", "cgitb",
+                   "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "pipes",
+                   "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3", "formatter", "parser",
+                   "symbol", "binhex"}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="reads pyproject.toml with tomllib")
+def test_the_distribution_name_is_one_pypi_accepts():
+    import re
+    import tomllib
+
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyproject.toml"), "rb") as f:
+        name = tomllib.load(f)["project"]["name"]
+    normalized = re.sub(r"[-_.]+", "_", name).lower()
+    assert normalized not in set(sys.stdlib_module_names) | REMOVED_MODULES, name
+    assert name == "fast-asynchat"
 
 
 def test_the_pth_line_reads_the_opt_out_before_importing_anything(source):

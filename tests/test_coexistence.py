@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 OURS = ("_asynchat_home", "asynchat_precedence.py", "asynchat-precedence.pth", "asynchat-stubs")
+DISTRIBUTION = "fast-asynchat"  # what pip calls this package; the import name is asynchat
 
 # Which asynchat a plain import gives, and whether its file is intact per its distribution's RECORD.
 PROBE = r"""
@@ -96,7 +97,7 @@ class Venv:
 
     def leftovers(self):
         return sorted(name for name in os.listdir(self.site)
-                      if name in OURS or name.startswith(("asynchat_precedence", "asynchat-0", "asynchat-1")))
+                      if name in OURS or name.startswith(("asynchat_precedence", "fast_asynchat-")))
 
 
 OTHERS = ["pyasynchat", "standard-asynchat"]
@@ -121,7 +122,7 @@ def test_other_first_then_ours_through_reinstall_upgrade_and_uninstall(tmp_path,
     venv.pip("install", other)
     venv.pip("install", "--force-reinstall", "--no-deps", wheel)
     venv.assert_gives("ours")
-    venv.pip("uninstall", "-y", "asynchat")
+    venv.pip("uninstall", "-y", DISTRIBUTION)
     venv.assert_gives(other)
     assert venv.leftovers() == []
 
@@ -135,7 +136,7 @@ def test_ours_first_then_other_then_uninstall_ours(tmp_path, wheel, other):
     venv.assert_gives("missing", ASYNCHAT_USE_OTHER="1")
     venv.pip("install", other)
     venv.assert_gives("ours")
-    venv.pip("uninstall", "-y", "asynchat")
+    venv.pip("uninstall", "-y", DISTRIBUTION)
     venv.assert_gives(other)
     assert venv.leftovers() == []
 
@@ -149,6 +150,6 @@ def test_beside_the_standard_library_module(tmp_path, wheel):
     venv.assert_gives("stdlib", ASYNCHAT_USE_OTHER="1")
     venv.pip("install", "--force-reinstall", "--no-deps", wheel)
     venv.assert_gives("ours")
-    venv.pip("uninstall", "-y", "asynchat")
+    venv.pip("uninstall", "-y", DISTRIBUTION)
     venv.assert_gives("stdlib")
     assert venv.leftovers() == []
