@@ -1,9 +1,13 @@
 # cython: language_level=3
 # cython: boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
 #
 # boundscheck/wraparound: every index and slice below is computed from offsets
 # kept within 0 <= pos <= len(buffer) (checked where a callback may have
 # shortened the buffer), never negative.
+#
+# freethreading_compatible: the module has no mutable state of its own, and a
+# Framer is its channel's, which belongs to one thread (README, "Threads").
 """The compiled engine: the exact API of asynchat/_fallback.py, with the hot path in C.
 
 Terminators are searched for with memchr (and memcmp for the rest of a short

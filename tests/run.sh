@@ -36,7 +36,8 @@ require=${ASYNCHAT_REQUIRE_EXTENSIONS:-1}
 
 status=0
 for py in "${interpreters[@]}"; do
-    name=$("$py" -c 'import sys; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}")')
+    # cpython3.13t for a free-threaded build, apart from cpython3.13.
+    name=$("$py" -c 'import sys, sysconfig; t = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}{t}")')
     venv="$repo/.venv/test-$name"
     echo "=== $name ($py): fresh venv in $venv"
     rm -rf "$venv"

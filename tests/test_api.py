@@ -1,9 +1,11 @@
 """The public surface, its defaults, and clear errors for bad input."""
 
 import errno
+import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import unittest.mock
 import warnings
 from collections import deque
@@ -74,6 +76,17 @@ def test_import_emits_no_deprecation_warning():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == asynchat.IMPLEMENTATION
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="for free-threaded builds")
+def test_import_leaves_the_gil_disabled():
+    """The compiled engine declares that it runs without the GIL, so importing it does not turn it back on."""
+    code = "import sys, asynchat; print(asynchat.IMPLEMENTATION, sys._is_gil_enabled())"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                            capture_output=True, text=True, cwd="/", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [asynchat.IMPLEMENTATION, "False"]
 
 
 @pytest.mark.parametrize(

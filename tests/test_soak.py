@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import sys
+import threading
 import time
 import zlib
 
@@ -134,42 +135,98 @@ class Client(Framed):
         self.close()
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
-@pytest.mark.parametrize("loop_name", ["asyncore-poll", "asynchat"])
-def test_soak(engine, loop_name, monkeypatch):
-    run_loop = loop_function(loop_name, monkeypatch)
-    gc.collect()  # what earlier tests left for the collector (PyPy has no reference counts)
-    fds_before = len(os.listdir("/proc/self/fd"))
-    rng = random.Random(1234)
+def soak(run_loop, seconds, connections, seed):
+    """Serve *connections* clients through one map for *seconds*, then drain; return the Tally."""
+    rng = random.Random(seed)
     tally = Tally()
     sock_map = {}
     listener = Listener(lambda sock, m: Server(tally, rng, sock, m), sock_map)
-    listener.listen(CONNECTIONS)
+    listener.listen(connections)
     clients = []
 
     def top_up():
         clients[:] = [c for c in clients if c.connected or c.connecting]
-        while len(clients) < CONNECTIONS:
+        while len(clients) < connections:
             clients.append(Client(tally, rng, listener.port, sock_map))
 
-    deadline = time.monotonic() + SECONDS
-    while time.monotonic() < deadline:
-        top_up()
-        run_loop(timeout=0.01, map=sock_map, count=1)
-    for client in clients:
-        client.finishing = True
-        if client.connected and not client.sent:
-            client.close()
-    drain_deadline = time.monotonic() + 30
-    while any(c.connected or c.connecting for c in clients):
-        assert time.monotonic() < drain_deadline, "the echoes due did not arrive in time"
-        run_loop(timeout=0.01, map=sock_map, count=1)
-    listener.close()
-    asyncore.close_all(map=sock_map)
-    gc.collect()  # asynchat.loop()'s poller goes with the last reference to it
-    print(f"\nsoak ({asynchat._chat._engine.__name__}, {loop_name}, {SECONDS:.0f} s): {tally.connections} connections, "
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            top_up()
+            run_loop(timeout=0.01, map=sock_map, count=1)
+        for client in clients:
+            client.finishing = True
+            if client.connected and not client.sent:
+                client.close()
+        drain_deadline = time.monotonic() + 30
+        while any(c.connected or c.connecting for c in clients):
+            if time.monotonic() > drain_deadline:
+                tally.errors.append("the echoes due did not arrive in time")
+                break
+            run_loop(timeout=0.01, map=sock_map, count=1)
+    finally:
+        listener.close()
+        asyncore.close_all(map=sock_map)
+    return tally
+
+
+def report(tally, what):
+    print(f"\nsoak ({asynchat._chat._engine.__name__}, {what}): {tally.connections} connections, "
           f"{tally.hangups} hang-ups, {tally.server_messages} messages in ({tally.bytes_in} bytes), "
           f"{tally.client_messages} echoes checked ({tally.bytes_out} bytes sent), errors: {len(tally.errors)}")
+
+
+def open_descriptors():
+    gc.collect()  # what is only waiting for the collector (PyPy has no reference counts; pollers)
+    return len(os.listdir("/proc/self/fd"))
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+
+
+@needs_proc
+@pytest.mark.parametrize("loop_name", ["asyncore-poll", "asynchat"])
+def test_soak(engine, loop_name, monkeypatch):
+    run_loop = loop_function(loop_name, monkeypatch)
+    fds_before = open_descriptors()
+    tally = soak(run_loop, SECONDS, CONNECTIONS, seed=1234)
+    report(tally, f"{loop_name}, {SECONDS:.0f} s")
     assert tally.errors == []
     assert tally.connections >= CONNECTIONS and tally.client_messages > 1000
-    assert len(os.listdir("/proc/self/fd")) == fds_before
+    assert open_descriptors() == fds_before
+
+
+THREADS = 4
+
+
+@needs_proc
+def test_soak_with_a_loop_per_thread(engine):
+    """Four threads, each running asynchat.loop() on a map of its own: what free-threaded builds run in parallel.
+
+    A channel belongs to one thread; nothing else is shared but the package's
+    module state (README, "Threads").  Under PYTHON_GIL=0 on a free-threaded
+    build the loops run at once.
+    """
+    fds_before = open_descriptors()
+    tallies = [None] * THREADS
+    failures = []
+
+    def serve(i):
+        try:
+            tallies[i] = soak(asynchat.loop, SECONDS / 2, CONNECTIONS // THREADS, seed=1000 + i)
+        except BaseException as exc:  # noqa: B902  (reported below, in the test's own thread)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=serve, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=SECONDS + 120)
+    assert not any(thread.is_alive() for thread in threads), "a loop did not end"
+    assert failures == []
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    for i, tally in enumerate(tallies):
+        report(tally, f"thread {i} of {THREADS}, GIL {'on' if gil else 'off'}, {SECONDS / 2:.0f} s")
+        assert tally.errors == []
+        assert tally.connections >= CONNECTIONS // THREADS and tally.client_messages > 100
+    assert open_descriptors() == fds_before
