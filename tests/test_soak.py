@@ -7,7 +7,7 @@ random, mid-message too, and new ones take their place.  Half of the server
 channels run with water marks and a message limit, and each reads with its
 own recv size.  It runs under asyncore.loop(use_poll=True) and under
 asynchat.loop(), and ends by itself: ASYNCHAT_SOAK_SECONDS per engine and loop (default
-8); run it longer with, e.g.::
+5; the run with a loop per thread half of it); run it longer with, e.g.::
 
     ASYNCHAT_SOAK_SECONDS=600 bash tests/run.sh python3 -- -k soak -s
 """
@@ -26,7 +26,7 @@ import pytest
 import asynchat
 from loopback import Listener, asyncore, loop_function
 
-SECONDS = float(os.environ.get("ASYNCHAT_SOAK_SECONDS", "8"))
+SECONDS = float(os.environ.get("ASYNCHAT_SOAK_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("ASYNCHAT_SOAK_CONNECTIONS", "200"))
 
 
