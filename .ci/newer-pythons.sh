@@ -17,9 +17,23 @@ SID_ROOT=${SID_ROOT:-/opt/asynchat-ci/sid}
 FT_PREFIX=${FT_PREFIX:-/opt/asynchat-ci/py313t}
 SID_PYTHONS=(python3.14 python3.15 pypy3)
 
+# The host's /proc, /sys and /dev inside the chroot (the tests read /proc; pip needs /dev).
+sid_mount() {
+    local fs
+    for fs in proc sys dev dev/pts; do
+        mountpoint -q "$SID_ROOT/$fs" && continue
+        case $fs in
+            proc) mount -t proc proc "$SID_ROOT/proc" ;;
+            sys) mount -t sysfs sys "$SID_ROOT/sys" ;;
+            *) mount --bind "/$fs" "$SID_ROOT/$fs" ;;
+        esac
+    done
+}
+
 # Run a command in the chroot with the checkout $1 mounted at /proj; the rest is the command.
 in_sid() {
     local checkout=$1; shift
+    sid_mount
     mkdir -p "$SID_ROOT/proj"
     mountpoint -q "$SID_ROOT/proj" || mount --bind "$checkout" "$SID_ROOT/proj"
     # The chroot's pip has none of the host's configuration: only the certificate bundle it needs.
@@ -60,14 +74,7 @@ cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf"
 # Under its own name: Debian's ca-certificates in the chroot would rewrite the usual one.
 mkdir -p "$SID_ROOT/etc/ssl"
 cp /etc/ssl/certs/ca-certificates.crt "$SID_ROOT/etc/ssl/host-ca-bundle.crt"
-for fs in proc sys dev dev/pts; do
-    mountpoint -q "$SID_ROOT/$fs" && continue
-    case $fs in
-        proc) mount -t proc proc "$SID_ROOT/proc" ;;
-        sys) mount -t sysfs sys "$SID_ROOT/sys" ;;
-        *) mount --bind "/$fs" "$SID_ROOT/$fs" ;;
-    esac
-done
+sid_mount
 if [ -z "$have_sid" ]; then
     # -testsuite: CPython's test_ftplib, test_poplib, test_smtplib and test.support.asynchat.
     chroot "$SID_ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c '

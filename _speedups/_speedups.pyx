@@ -21,6 +21,7 @@ Where a channel keeps the base class's ``get_terminator`` and
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_Clear, PyErr_Occurred
 from cpython.list cimport PyList_Append
 from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
 from cpython.object cimport PyObject
@@ -38,8 +39,6 @@ cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
     # Declared without Cython's error check: -1 with an error set means "not a count that fits".
     Py_ssize_t _as_ssize_or_error "PyLong_AsSsize_t"(object)
-    bint PyErr_Occurred()
-    void PyErr_Clear()
 
 # Longer terminators go to bytes.find, which is linear whatever the input;
 # memchr + memcmp costs up to this many byte compares per candidate.
@@ -529,7 +528,7 @@ cdef _send_or_requeue(chan, chunk):
         sent = chan.send(chunk)
         if type(sent) is int:
             n = _as_ssize_or_error(sent)
-            if n == -1 and PyErr_Occurred():
+            if n == -1 and PyErr_Occurred() != NULL:
                 PyErr_Clear()  # too large for C: sent_count() below says what it means
         if not 0 <= n <= size:
             n = _sent_count(sent, size)
