@@ -70,7 +70,7 @@ for py in "${interpreters[@]}"; do
         > "$dist.log" 2>&1 || { tail -40 "$dist.log"; status=1; continue; }
     case "$(basename "$dist"/built/*.whl)" in
         *-none-any.whl) mkdir -p "$dist/repaired" && cp "$dist"/built/*.whl "$dist/repaired/" ;;
-        *) PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair --wheel-dir "$dist/repaired" "$dist"/built/*.whl \
+        *) PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair --strip --wheel-dir "$dist/repaired" "$dist"/built/*.whl \
                > "$dist.log" 2>&1 || { tail -20 "$dist.log"; status=1; continue; } ;;
     esac
     wheel=$(ls "$dist"/repaired/*.whl)

@@ -25,11 +25,16 @@ def run_session(tmp_path, body):
 def test_a_process_left_running_fails_the_session_and_is_killed(tmp_path):
     pid_file = tmp_path / "pid"
     result = run_session(tmp_path, f"""
-        import subprocess, sys
+        import os, subprocess, sys, time
 
         def test_forgets_its_server():
             proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
             open({str(pid_file)!r}, "w").write(str(proc.pid))
+            # What the guard will look for: the session's token in the process's environment.
+            token = ("ASYNCHAT_TEST_SESSION=" + os.environ["ASYNCHAT_TEST_SESSION"]).encode()
+            with open(f"/proc/{{proc.pid}}/environ", "rb") as f:
+                assert token in f.read().split(b"\\0")
+            assert proc.poll() is None
     """)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 passed" in result.stdout and "outlived it (now killed)" in result.stdout, result.stdout
