@@ -1,4 +1,7 @@
-"""Every core: examples/prefork_echo.py with one worker process and with two.
+"""Every core: examples/prefork_echo.py with one worker and with two, processes or threads.
+
+Threads scale only where the GIL is off (a free-threaded build); with it they
+show what a GIL costs against processes.
 
 The load is pipelined-echo (see e2e.py): 50 connections from echo_client.py,
 each keeping 300 lines in flight.  The client runs on the same machine, so on
@@ -14,9 +17,10 @@ import prefork_server
 
 
 class PreforkRound:
-    def __init__(self, load, workers, reuseport):
+    def __init__(self, load, workers, reuseport, threads=False):
         self.load = load
         self.args = ["--workers", str(workers)] + (["--reuseport"] if reuseport else [])
+        self.args += ["--threads"] if threads else []
         self.server = self.client = None
 
     def start(self):
@@ -37,14 +41,15 @@ class PreforkRound:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the example forks its workers")
+@pytest.mark.parametrize("kind", ["process", "thread"])
 @pytest.mark.parametrize("reuseport", [False, True], ids=["inherited socket", "SO_REUSEPORT"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_prefork_line_echo(benchmark, workers, reuseport):
+def test_prefork_line_echo(benchmark, workers, reuseport, kind):
     load = e2e.PIPELINED
     mode = "SO_REUSEPORT" if reuseport else "inherited socket"
     workload = f"{load.workload}, prefork example, {mode}"
     benchmark.group = f"prefork: {workload}"
-    benchmark.extra_info.update(workload=workload, implementation=f"{workers}-process", unit="line",
+    benchmark.extra_info.update(workload=workload, implementation=f"{workers}-{kind}", unit="line",
                                 count=load.total, baseline="1-process")
-    lines = e2e.measure(benchmark, PreforkRound(load, workers, reuseport))
+    lines = e2e.measure(benchmark, PreforkRound(load, workers, reuseport, threads=kind == "thread"))
     assert lines == load.total

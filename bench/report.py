@@ -28,7 +28,8 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "uvloop-protocol", "twisted-lineonly",
-         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll", "1-process", "2-process"]
+         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll", "1-process", "2-process",
+         "1-thread", "2-thread"]
 # How the report and README name the implementations; the rest by their own names.
 LABELS = {"cython": "compiled", "python": "pure Python",
           "asynchat-loop": "asynchat.loop()", "asyncore-poll": "asyncore.loop(use_poll=True)"}
@@ -63,7 +64,7 @@ def columns(table):
 # Each table's rows share a baseline, named in brackets; the event-loop and prefork rows have their own.
 BASELINES = {"reference": "CPython's own asynchat (reference)",
              "asyncore-poll": "asyncore.loop(use_poll=True), same engine and load",
-             "1-process": "the same server with one worker process"}
+             "1-process": "the same server with one worker process (threads: one process, a loop per thread)"}
 
 
 def baseline_of(rates):

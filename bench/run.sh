@@ -9,12 +9,15 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=${PYTHON:-python3}
-name=$("$py" -c 'import sys; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}")')
+# cpython3.13t for a free-threaded build, apart from cpython3.13.
+name=$("$py" -c 'import sys, sysconfig; t = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""; print(f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}{t}")')
 venv="$repo/.venv/bench-$name"
 echo "=== $name ($py): fresh venv in $venv"
 rm -rf "$venv"
 "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "$repo[bench,bench-peers]"
+# The other frameworks' servers (bench-peers) only where they have wheels: not free-threaded.
+extras=$(case "$name" in *t) echo bench ;; *) echo bench,bench-peers ;; esac)
+"$venv/bin/python" -m pip install -q "$repo[$extras]"
 cd "$repo/bench"
 exec "$venv/bin/python" report.py "$@"
