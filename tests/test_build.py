@@ -149,3 +149,22 @@ def test_the_sdist_carries_every_project_file_and_no_generated_code(source, tmp_
     assert expected - members == set()
     generated = [m for m in members if m.endswith((".c", ".so", ".pyd", ".html"))]
     assert generated == []
+
+
+# The wheels README promises: CPython 3.9-3.15 and the free-threaded 3.14t and 3.15t, per platform.
+PYTHONS = ["cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp314t", "cp315", "cp315t"]
+WHEEL_PLATFORMS = {
+    "linux": [f"{libc}_{arch}" for libc in ("manylinux", "musllinux") for arch in ("x86_64", "aarch64")],
+    "macos": ["macosx_x86_64", "macosx_arm64"],
+    "windows": ["win_amd64"],
+}
+
+
+@pytest.mark.parametrize("platform", WHEEL_PLATFORMS)
+def test_cibuildwheel_selects_the_documented_wheels(platform):
+    pytest.importorskip("cibuildwheel")
+    result = subprocess.run([sys.executable, "-m", "cibuildwheel", "--print-build-identifiers", "--platform",
+                             platform, CHECKOUT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    expected = {f"{python}-{tag}" for python in PYTHONS for tag in WHEEL_PLATFORMS[platform]}
+    assert set(result.stdout.split()) == expected
