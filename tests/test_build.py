@@ -126,10 +126,11 @@ NOT_IN_SDIST = (".ci/", ".git")
 
 
 def project_files():
-    """The project's files: git's list in a checkout, else (an unpacked sdist) the tree less artifacts."""
-    listed = subprocess.run(["git", "ls-files"], cwd=CHECKOUT, capture_output=True, text=True)
-    if listed.returncode == 0 and listed.stdout:
-        return set(listed.stdout.splitlines())
+    """The project's files: git's list in a checkout, else (an unpacked sdist, no git) the tree less artifacts."""
+    if shutil.which("git"):
+        listed = subprocess.run(["git", "ls-files"], cwd=CHECKOUT, capture_output=True, text=True)
+        if listed.returncode == 0 and listed.stdout:
+            return set(listed.stdout.splitlines())
     tree = clean_copy(tempfile.mkdtemp() + "/tree")
     try:
         return {os.path.relpath(os.path.join(root, name), tree) for root, _, names in os.walk(tree) for name in names}
