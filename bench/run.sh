@@ -18,6 +18,7 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 # The other frameworks' servers (bench-peers) only where they have wheels: not free-threaded.
 extras=$(case "$name" in *t) echo bench ;; *) echo bench,bench-peers ;; esac)
-"$venv/bin/python" -m pip install -q "$repo[$extras]"
+# --prefer-binary: an older matplotlib wheel rather than a build of the newest one (3.13t).
+"$venv/bin/python" -m pip install -q --prefer-binary "$repo[$extras]"
 cd "$repo/bench"
 exec "$venv/bin/python" report.py "$@"
