@@ -20,11 +20,11 @@ Where a channel keeps the base class's ``get_terminator`` and
 ``send_deferred()`` are ``async_chat``'s methods themselves: a push is one call.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_Clear, PyErr_Occurred
-from cpython.list cimport PyList_Append
-from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
 from libc.string cimport memchr, memcmp
 
 from asynchat._fallback import _as_bytes, _as_output
@@ -32,11 +32,22 @@ from asynchat._settings import REENTERED as _REENTERED, UNLIMITED as _UNLIMITED
 from asynchat._settings import buffer_size as _buffer_size, protection as _protection
 from asynchat._settings import sent_count as _sent_count
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
+from asynchat._dispatch import dispatch as _dispatch
 
 __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    # Exported by CPython 3.9 to 3.15 (private API, what LOAD_METHOD uses): *method
+    # is the class's function, returning 1, or the attribute as getattr() gives it.
+    int _PyObject_GetMethod(object obj, object name, PyObject **method)
+
+cdef extern from *:
+    """
+    /* An error is set: make Cython raise it. */
+    static PyObject *asynchat_raise_pending(void) { return NULL; }
+    """
+    object _raise_pending "asynchat_raise_pending"()
     # Declared without Cython's error check: -1 with an error set means "not a count that fits".
     Py_ssize_t _as_ssize_or_error "PyLong_AsSsize_t"(object)
 
@@ -44,6 +55,12 @@ cdef extern from "Python.h":
 # memchr + memcmp costs up to this many byte compares per candidate.
 cdef enum:
     SHORT_TERMINATOR = 16
+
+# What Framer._advance() says comes next.
+cdef enum:
+    STOP = -1
+    TOO_LARGE = 0
+    FOUND = 1
 
 # What a protection setting of None is stored as (asynchat._settings.UNLIMITED).
 cdef Py_ssize_t UNLIMITED = _UNLIMITED
@@ -54,31 +71,29 @@ cdef Py_ssize_t UNLIMITED = _UNLIMITED
 # turn the instance's inline attribute storage into a real dict, which slows
 # every attribute access in the user's own callbacks by about half.
 
-cdef inline bint _bound_to(method, function, chan):
-    """*method* is *function* bound to *chan*: calling it is calling function(chan)."""
-    return (function is not None and PyMethod_Check(method)
-            and PyMethod_GET_FUNCTION(method) == <PyObject *>function
-            and PyMethod_GET_SELF(method) == <PyObject *>chan)
+cdef inline object _lookup(obj, name, bint *unbound):
+    """obj.name, looked up as the interpreter's own method calls do (_PyObject_GetMethod).
+
+    *unbound* is set when the answer is the class's function, not bound to obj
+    (call it with obj first): it is not shadowed, and no bound method is made.
+    """
+    cdef PyObject *found = NULL
+    unbound[0] = _PyObject_GetMethod(obj, name, &found)
+    if found == NULL:
+        return _raise_pending()
+    attribute = <object>found
+    Py_DECREF(attribute)  # the reference _PyObject_GetMethod gave; attribute holds its own
+    return attribute
 
 
 cdef inline object _terminator(chan, base_get):
-    get = chan.get_terminator
-    if _bound_to(get, base_get, chan):
+    cdef bint unbound
+    get = _lookup(chan, "get_terminator", &unbound)
+    if not unbound:
+        return get()
+    if get is base_get:
         return chan.terminator  # what the base class's get_terminator() returns, without its frame
-    return get()
-
-
-cdef inline _collect(chan, base_collect, piece):
-    collect = chan.collect_incoming_data
-    if _bound_to(collect, base_collect, chan):
-        # What the base class's _collect_incoming_data() does, without its frame.
-        incoming = chan.incoming
-        if type(incoming) is list:
-            PyList_Append(incoming, piece)
-        else:
-            incoming.append(piece)
-    else:
-        collect(piece)
+    return get(chan)
 
 
 cdef inline Py_ssize_t _find(const char *buf, Py_ssize_t start, Py_ssize_t end,
@@ -140,6 +155,7 @@ def find_prefix_at_end(haystack, needle):
                       PyBytes_AS_STRING(needle), PyBytes_GET_SIZE(needle))
 
 
+@cython.binding(False)  # plain C methods: the interpreter specialises calls to them
 cdef class Framer:
     """One channel's receive buffer, scanned by offset, and output count (see asynchat._fallback.Framer)."""
 
@@ -147,7 +163,6 @@ cdef class Framer:
     cdef Py_ssize_t _pos
     cdef Py_ssize_t _taken  # where the bytes handed to the running callback end
     cdef object _base_get
-    cdef object _base_collect
     cdef readonly bint feeding  # feed() is running callbacks: a nested feed() is refused
     cdef public bint reading  # handle_read() is dispatching callbacks
     cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
@@ -158,6 +173,13 @@ cdef class Framer:
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
     cdef public bint paused, was_paused
     cdef public object watch  # None, or the dict of an asynchat.loop() (see the fallback)
+    # What _next() found, for _advance(): the span of input, the terminator's
+    # length, the prefix kept back, an int terminator's count (else -1), the
+    # bytes of a message crossing the limit (else -1), and the bytes handed over.
+    cdef Py_ssize_t _span, _m, _keep, _count, _crossed, _collected
+    cdef bint _limited  # a message size limit applies during this feed
+    cdef object _chan  # the channel feed() is running the callbacks of, else None
+    cdef bint _handed  # __next__ gave collect_incoming_data() its bytes: move past them next
 
     def __cinit__(self, *args, **kwargs):
         # Here rather than in __init__, which a subclass or __new__ may skip:
@@ -167,7 +189,6 @@ cdef class Framer:
 
     def __init__(self, base=None):
         self._base_get = getattr(base, "get_terminator", None)
-        self._base_collect = getattr(base, "_collect_incoming_data", None)
 
     def configure(self, chan):
         """Take *chan*'s protection settings (checked); the engine reads them again each recv."""
@@ -263,111 +284,143 @@ cdef class Framer:
                 self._buf = data
             self._pos = 0
             self._taken = 0
+        self._limited = self.limit != UNLIMITED  # settings change at the next recv only
+        self._handed = False
+        self._chan = chan
         self.feeding = True
         try:
-            self._frame(chan)
+            # Iterating the Framer gives the callbacks to call, one by one (see
+            # asynchat._dispatch for why that loop is in Python).
+            _dispatch(self, chan)
         finally:
             self.feeding = False
+            self._chan = None
 
-    cdef int _frame(self, chan) except -1:
-        """The steps of feed() over the unprocessed input."""
-        cdef bytes buf
+    # __next__ gives, in turn, the bytes for collect_incoming_data() and, once
+    # that returned, True for found_terminator() or False for
+    # handle_message_too_large().  A for loop enters C through tp_iternext, the
+    # cheapest way in.
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chan = self._chan
+        if chan is None:
+            raise StopIteration  # only feed() iterates
+        cdef int step
+        if self._handed:
+            self._handed = False
+        else:
+            piece = self._next(chan)
+            if piece is None:
+                raise StopIteration
+            if piece is not False:
+                self._handed = True
+                return piece
+        step = self._advance(chan)  # past the bytes collect_incoming_data() took, if any
+        if step < 0:
+            raise StopIteration
+        return step == FOUND
+
+    cdef object _next(self, chan):
+        """The bytes for collect_incoming_data(), False if it has none, or None: nothing more to do now."""
+        cdef bytes buf = self._buf
         cdef bytes term_bytes
-        cdef Py_ssize_t pos, n, end, size, m, keep, count, term_len
+        cdef Py_ssize_t pos = self._pos, n = PyBytes_GET_SIZE(buf)
+        cdef Py_ssize_t end = -1, m = 0, keep = 0, count = -1, size, room
         cdef const char *p
-        cdef bint limited
-
-        base_get = self._base_get
-        base_collect = self._base_collect
-        limited = self.limit != UNLIMITED  # settings change at the next recv only
-        while True:
-            buf = self._buf
-            pos = self._pos
-            n = PyBytes_GET_SIZE(buf)
-            if n <= pos:
-                if pos:  # all consumed: drop the buffer rather than keep it alive
-                    self._buf = b""
-                    self._pos = 0
-                return 0
-            if self.paused:
-                return 0  # the rest waits until the output drains
-            # One step, as in the pure engine: buf[pos:end] goes to the consumer;
-            # then a terminator of m bytes, or the wait for more input, keeping
-            # the last keep bytes (a terminator prefix).
-            p = PyBytes_AS_STRING(buf)
-            term = _terminator(chan, base_get)
-            if limited and self._streaming and term:
-                # Out of a terminator of None: a new message.
-                self._size = 0
-                self._skipping = self._streaming = False
-            count = -1  # an int terminator's count
-            end = -1
-            m = keep = 0
-            if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
-                if not term:
-                    end = n  # None, 0 or b"": everything is data
-                    if limited:
-                        self._streaming = True
-                elif isinstance(term, int):
-                    count = _byte_count(term)
-                    end = n if n - pos < count else pos + count
-                else:
-                    term = _as_bytes(term, "terminator")
-            if end < 0:
-                term_bytes = <bytes>term
-                term_len = PyBytes_GET_SIZE(term_bytes)
-                if term_len <= SHORT_TERMINATOR:
-                    end = _find(p, pos, n, PyBytes_AS_STRING(term_bytes), term_len)
-                else:
-                    end = buf.find(term_bytes, pos)
-                if end >= 0:
-                    m = term_len
-                else:
-                    keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), term_len)
-                    if keep == n - pos:
-                        return 0
-                    end = n - keep
-            size = end - pos
-            if size and not self._skipping:
-                if limited and size > self.limit - self._size:
-                    self._cross(chan, base_collect, buf, pos, count >= 0)
-                    continue
-                self._taken = end + m
-                _collect(chan, base_collect,
-                         buf if size == n else PyBytes_FromStringAndSize(p + pos, size))
-                self._size += size  # after the call: a callback that raises gets its bytes again
-            if m or (count >= 0 and size == count):
-                # Relative to the buffer as it is now: a callback may have replaced it.
-                self._pos += size + m
-                if count >= 0:
-                    chan.terminator = 0
-                self._size = 0
-                self._skipping = False
-                chan.found_terminator()
-            elif keep:
-                n = PyBytes_GET_SIZE(self._buf) - keep
-                if self._pos < n:
-                    self._pos = n
-                return 0
-            else:
+        if n <= pos:
+            if pos:  # all consumed: drop the buffer rather than keep it alive
                 self._buf = b""
                 self._pos = 0
-                if count >= 0:
-                    chan.terminator = chan.terminator - size
-                return 0
-
-    cdef int _cross(self, chan, base_collect, bytes buf, Py_ssize_t pos, bint counting) except -1:
-        """The message crosses the limit: hand over what fits, then skip the rest of it."""
-        cdef Py_ssize_t room = self.limit - self._size
-        if room:
+            return None
+        if self.paused:
+            return None  # the rest waits until the output drains
+        # buf[pos:end] goes to the consumer; then a terminator of m bytes, or the
+        # wait for more input, keeping the last keep bytes (a terminator prefix).
+        p = PyBytes_AS_STRING(buf)
+        term = _terminator(chan, self._base_get)
+        if self._limited and self._streaming and term:
+            # Out of a terminator of None: a new message.
+            self._size = 0
+            self._skipping = self._streaming = False
+        if type(term) is not bytes or PyBytes_GET_SIZE(term) == 0:
+            if not term:
+                end = n  # None, 0 or b"": everything is data
+                if self._limited:
+                    self._streaming = True
+            elif isinstance(term, int):
+                count = _byte_count(term)
+                end = n if n - pos < count else pos + count
+            else:
+                term = _as_bytes(term, "terminator")
+        if end < 0:
+            term_bytes = <bytes>term
+            m = PyBytes_GET_SIZE(term_bytes)
+            if m <= SHORT_TERMINATOR:
+                end = _find(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
+            else:
+                end = buf.find(term_bytes, pos)
+            if end < 0:
+                keep = _held_back(p, pos, n, PyBytes_AS_STRING(term_bytes), m)
+                if keep == n - pos:
+                    return None
+                end = n - keep
+                m = 0
+        size = end - pos
+        self._span = size
+        self._m = m
+        self._keep = keep
+        self._count = count
+        self._crossed = -1
+        self._collected = 0
+        if not size or self._skipping:
+            return False
+        if self._limited and size > self.limit - self._size:
+            # The message crosses the limit: what fits, then handle_message_too_large().
+            room = self._crossed = self.limit - self._size
             self._taken = pos + room
-            _collect(chan, base_collect, PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf) + pos, room))
+            return PyBytes_FromStringAndSize(p + pos, room) if room else False
+        self._taken = end + m
+        self._collected = size
+        return buf if size == n else PyBytes_FromStringAndSize(p + pos, size)
+
+    cdef int _advance(self, chan) except -2:
+        """Move past what _next() found: FOUND, TOO_LARGE (the callback that comes next) or STOP."""
+        cdef Py_ssize_t size = self._span, n
+        if self._crossed >= 0:
+            return self._cross(chan)
+        # Counted once collect_incoming_data() returned: one that raises gets its bytes again.
+        self._size += self._collected
+        if self._m or (self._count >= 0 and size == self._count):
+            # Relative to the buffer as it is now: a callback may have replaced it.
+            self._pos += size + self._m
+            if self._count >= 0:
+                chan.terminator = 0
+            self._size = 0
+            self._skipping = False
+            return FOUND
+        if self._keep:
+            n = PyBytes_GET_SIZE(self._buf) - self._keep
+            if self._pos < n:
+                self._pos = n
+        else:
+            self._buf = b""
+            self._pos = 0
+            if self._count >= 0:
+                chan.terminator = chan.terminator - size
+        return STOP
+
+    cdef int _cross(self, chan) except -2:
+        """After the part of a message that fit: skip the rest of it."""
+        cdef Py_ssize_t room = self._crossed
+        if room:
             self._pos += room
-            if counting:
+            if self._count >= 0:
                 chan.terminator = chan.terminator - room
         self._skipping = True
-        chan.handle_message_too_large()
-        return 0
+        return TOO_LARGE
 
 
 def enqueue(fifo, data, Py_ssize_t limit):
@@ -449,11 +502,14 @@ def push(self, data):
     else:
         enqueue(self.producer_fifo, data, limit)
     (<Framer?>self._framer)._count_output(len(data))
-    method = self.initiate_send
-    if _bound_to(method, _INITIATE_SEND, self):
+    cdef bint unbound
+    method = _lookup(self, "initiate_send", &unbound)
+    if not unbound:
+        method()
+    elif method is _INITIATE_SEND:
         _initiate_send(self)  # what the call would run, without its frame
     else:
-        method()
+        method(self)
 
 
 def initiate_send(self):
