@@ -496,18 +496,21 @@ def push(self, data):
     """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    # Each attribute is read once and handed down: a read from C is a full lookup.
     limit = self.ac_out_buffer_size
+    fifo = self.producer_fifo
+    cdef Framer framer = <Framer?>self._framer
     if len(data) <= limit:
-        self.producer_fifo.append(data)
+        fifo.append(data)
     else:
-        enqueue(self.producer_fifo, data, limit)
-    (<Framer?>self._framer)._count_output(len(data))
+        enqueue(fifo, data, limit)
+    framer._count_output(len(data))
     cdef bint unbound
     method = _lookup(self, "initiate_send", &unbound)
     if not unbound:
         method()
     elif method is _INITIATE_SEND:
-        _initiate_send(self)  # what the call would run, without its frame
+        _initiate_send(self, framer, fifo, limit)  # what the call would run, without its frame
     else:
         method(self)
 
@@ -517,7 +520,7 @@ def initiate_send(self):
 
     See asynchat._fallback.initiate_send.
     """
-    _initiate_send(self)
+    _initiate_send(self, <Framer?>self._framer, self.producer_fifo, self.ac_out_buffer_size)
 
 
 def send_deferred(self):
@@ -528,42 +531,38 @@ def send_deferred(self):
     cdef Framer framer = <Framer?>self._framer
     cdef Py_ssize_t rounds = framer.deferred
     framer.deferred = 0
-    _send_chunks(self, rounds, False)
+    _send_chunks(self, framer, self.producer_fifo, self.ac_out_buffer_size, rounds, False)
 
 
 _INITIATE_SEND = initiate_send
 
 
-cdef _initiate_send(chan):
-    cdef Framer framer = <Framer?>chan._framer
+cdef _initiate_send(chan, Framer framer, fifo, limit):
+    """initiate_send(), with the channel's _framer, producer_fifo and ac_out_buffer_size."""
     if framer.reading and framer._pending():
         framer.deferred += 1  # the peer is pipelining: gather
         return
     if framer.watch is not None:
         framer.watch[id(chan)] = chan  # the queue may fill or drain: the loop asks again
-    fifo = chan.producer_fifo
     if framer.deferred == 0 and len(fifo) == 1:
         first = fifo[0]
         if (type(first) is bytes and PyBytes_GET_SIZE(first) > 0
-                and PyBytes_GET_SIZE(first) <= chan.ac_out_buffer_size and chan.connected):
+                and PyBytes_GET_SIZE(first) <= limit and chan.connected):
             # The usual reply, one buffer: straight to send(), as the reference.
             fifo.popleft()
-            _send_or_requeue(chan, first)
+            _send_or_requeue(chan, first, framer, fifo)
             return
     # One send() per call, as the reference, plus one per call put off.
     cdef Py_ssize_t rounds = 1 + framer.deferred
     framer.deferred = 0
-    _send_chunks(chan, rounds, True)
+    _send_chunks(chan, framer, fifo, limit, rounds, True)
 
 
-cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
+cdef _send_chunks(chan, Framer framer, fifo, limit, Py_ssize_t rounds, bint may_close):
     """See asynchat._fallback._send_chunks."""
-    fifo = chan.producer_fifo
-    limit = chan.ac_out_buffer_size
     if type(limit) is not int or not 0 < limit <= UNLIMITED:
         limit = _buffer_size("ac_out_buffer_size", limit)
     encoding = chan.encoding if chan.use_encoding else None
-    framer = chan._framer
     while rounds and fifo and chan.connected:
         rounds -= 1
         if fifo[0] is None and not may_close:
@@ -573,11 +572,11 @@ cdef _send_chunks(chan, Py_ssize_t rounds, bint may_close):
         if chunk is None:
             chan.handle_close()
             return
-        if not chunk or not _send_or_requeue(chan, chunk):
+        if not chunk or not _send_or_requeue(chan, chunk, framer, fifo):
             return
 
 
-cdef _send_or_requeue(chan, chunk):
+cdef _send_or_requeue(chan, chunk, Framer framer, fifo):
     """See asynchat._fallback._send_or_requeue."""
     cdef Py_ssize_t size = len(chunk), n = -1
     try:
@@ -595,8 +594,8 @@ cdef _send_or_requeue(chan, chunk):
     except BaseException:
         chan.producer_fifo.appendleft(chunk)
         raise
-    fifo = chan.producer_fifo
     if n < size:
+        fifo = chan.producer_fifo  # as it is after send(), which is the channel's own code
         fifo.appendleft(chunk[n:] if n else chunk)
-    (<Framer?>chan._framer)._sent(n, fifo)
+    framer._sent(n, fifo)
     return n

@@ -2,11 +2,15 @@
 
     python bench/report.py                 # every suite (about 3.5 minutes)
     python bench/report.py -k framing      # a subset (a pytest -k expression)
+    python bench/report.py --counts-only   # only the instruction counts (about 2 minutes)
 
 pytest-benchmark measures each case, printing a line per case as it goes.  The
 raw numbers are saved in bench/results/latest.json; the comparison is printed
 and written to bench/results/report.md, with a chart in bench/results/report.png
-when matplotlib is installed.
+when matplotlib is installed.  Then, where valgrind is installed and no -k is
+given, bench/instructions.py counts the instructions per message of the
+framing and push cases (bench/results/instructions.json): unlike the rates,
+those counts are the same from run to run and from machine to machine.
 
 Each cell is a rate (the median round) and, in brackets, how many times
 CPython's own module ("reference") that is.  "compiled" and "pure Python" are
@@ -19,6 +23,7 @@ suffix use a documentation-style handler (its own collect_incoming_data());
 
 import argparse
 import json
+import shutil
 import os
 import platform
 import subprocess
@@ -164,24 +169,45 @@ def chart(table, path):
     return path
 
 
+def counts_section():
+    """The instruction counts of bench/instructions.py, as a report section (a note where valgrind is missing)."""
+    title = "\n## Instructions per message (callgrind; in brackets, the multiple of the floor, or of the reference for push)\n\n"
+    if shutil.which("valgrind") is None:
+        return title + "Not counted: valgrind is not installed (apt-get install valgrind).\n"
+    import instructions
+
+    print("counting instructions per message under callgrind:", flush=True)
+    counts = instructions.measure(progress=lambda line: print(line, flush=True))
+    with open(os.path.join(RESULTS, "instructions.json"), "w") as f:
+        json.dump(counts, f, indent=1)
+    return title + "\n".join(instructions.render(counts)) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-k", dest="select", help="only the benchmarks matching this pytest -k expression")
+    parser.add_argument("--counts-only", action="store_true", help="only count instructions (needs valgrind)")
     args = parser.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
-    json_path = os.path.join(RESULTS, "latest.json")
-    run_suites(json_path, args.select)
-    with open(json_path) as f:
-        table = collect(json.load(f)["benchmarks"])
     machine = (f"{platform.python_implementation()} {platform.python_version()} on "
                f"{platform.machine()}, {os.cpu_count()} cores")
-    report = render(table, machine)
+    report = f"# asynchat benchmark report\n\n{machine}\n"
+    json_path = os.path.join(RESULTS, "latest.json")
+    table = {}
+    if not args.counts_only:
+        run_suites(json_path, args.select)
+        with open(json_path) as f:
+            table = collect(json.load(f)["benchmarks"])
+        report = render(table, machine)
+    if args.counts_only or not args.select:
+        report += counts_section()
     with open(os.path.join(RESULTS, "report.md"), "w") as f:
         f.write(report)
     print()
     print(report)
-    picture = chart(table, os.path.join(RESULTS, "report.png"))
-    print(f"raw numbers: {json_path}")
+    picture = chart(table, os.path.join(RESULTS, "report.png")) if table else None
+    if table:
+        print(f"raw numbers: {json_path}")
     print(f"this table:  {os.path.join(RESULTS, 'report.md')}")
     if picture:
         print(f"chart:       {picture}")
