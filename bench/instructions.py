@@ -55,10 +55,9 @@ def _framing(case, implementation, half):
 
     line_size = int(case.split("B-", 1)[0])
     messages = MESSAGES[case]
-    # Whole recvs in each half, so that the halves frame the same way.
-    per_recv = 64 * KIB // line_size
-    recvs = -(-messages // per_recv)
-    workload = lines(case, line_size, 64 * KIB, total=2 * recvs * per_recv * line_size)
+    # Whole recvs in each half: the halves frame alike (to a line that straddles them).
+    recvs = -(-messages * line_size // (64 * KIB))
+    workload = lines(case, line_size, 64 * KIB, total=2 * recvs * 64 * KIB)
     assert len(workload.chunks) == 2 * recvs, len(workload.chunks)
     if half:
         workload.chunks = workload.chunks[:recvs]
@@ -112,7 +111,7 @@ def _count(case, implementation, half, python):
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out",
                    python, os.path.abspath(__file__), "--child", case, implementation,
                    "half" if half else "all"]
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", ASYNCHAT_BENCH_SCALE="1")
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
