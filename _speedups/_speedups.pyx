@@ -38,8 +38,16 @@ __all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "ini
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
-    # Exported by CPython 3.9 to 3.15 (private API, what LOAD_METHOD uses): *method
-    # is the class's function, returning 1, or the attribute as getattr() gives it.
+
+cdef extern from *:
+    """
+    /* Exported by CPython 3.9 to 3.15, private, what the interpreter's method
+       calls use; 3.13+ declare it in an internal header only. */
+    #if PY_VERSION_HEX >= 0x030D0000
+    PyAPI_FUNC(int) _PyObject_GetMethod(PyObject *obj, PyObject *name, PyObject **method);
+    #endif
+    """
+    # *method is the class's function, returning 1, or the attribute as getattr() gives it.
     int _PyObject_GetMethod(object obj, object name, PyObject **method)
 
 cdef extern from *:
