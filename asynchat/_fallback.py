@@ -407,11 +407,15 @@ def push(self, data):
     if not isinstance(data, _BYTES_LIKE):
         raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
     limit = self.ac_out_buffer_size
-    if len(data) <= limit:
+    size = len(data)
+    if size <= limit:
         self.producer_fifo.append(data)
     else:
         enqueue(self.producer_fifo, data, limit)
-    self._framer.count_output(len(data))
+    framer = self._framer
+    framer.queued += size  # count_output(size), without a call in the usual case
+    if framer.queued > framer.high:
+        framer.count_output(0)
     self.initiate_send()
 
 
@@ -486,10 +490,11 @@ def _send_or_requeue(chan, chunk):
     the reference; any other exception propagates, with nothing lost, and so
     does a result that is no count of bytes (see asynchat._settings.sent_count).
     """
+    size = len(chunk)
     try:
         sent = chan.send(chunk)
-        if type(sent) is not int or not 0 <= sent <= len(chunk):
-            sent = sent_count(sent, len(chunk))
+        if type(sent) is not int or sent < 0 or sent > size:
+            sent = sent_count(sent, size)
     except OSError:
         chan.producer_fifo.appendleft(chunk)
         chan.handle_error()
@@ -497,7 +502,14 @@ def _send_or_requeue(chan, chunk):
     except BaseException:
         chan.producer_fifo.appendleft(chunk)
         raise
-    if sent < len(chunk):
-        chan.producer_fifo.appendleft(chunk[sent:] if sent else chunk)
-    chan._framer.sent(sent, chan.producer_fifo)
+    fifo = chan.producer_fifo
+    if sent < size:
+        fifo.appendleft(chunk[sent:] if sent else chunk)
+    framer = chan._framer
+    if framer.paused:
+        framer.sent(sent, fifo)  # may resume reading
+    else:
+        # What sent() does when reading is not paused, without a call.
+        queued = framer.queued - sent
+        framer.queued = queued if queued > 0 and fifo else 0
     return sent

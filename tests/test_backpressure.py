@@ -120,6 +120,18 @@ def test_output_taken_out_of_the_fifo_by_user_code_does_not_wedge_the_channel(en
     chan.close()
 
 
+def test_a_stale_count_is_reset_when_a_send_empties_the_fifo(engine):
+    chan, sock = stalled_peer(marked(high=1000, low=200), stream=b"")
+    chan.push(b"a" * 600)  # the peer takes nothing: 600 bytes wait
+    chan.producer_fifo.clear()  # by user code: the engine still counts those 600
+    sock.faults.send_max = None
+    chan.push(b"b" * 10)  # sent whole: nothing waits now, whatever the count said
+    sock.faults.send_max = 0
+    chan.push(b"c" * 500)
+    assert chan.readable()  # 500 bytes wait, under the high mark
+    chan.close()
+
+
 def test_the_marks_work_with_the_message_limit_and_every_terminator_kind(engine, ref):
     """Pausing between messages leaves the callback trace the reference's."""
     def record(base, **settings):
