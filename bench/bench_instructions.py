@@ -4,13 +4,15 @@ The counts themselves are reported, never asserted (README, "Benchmarks").
 What is checked: each case's child run frames or pushes exactly twice as
 many messages on all of its input as on half of it, on every implementation
 (the per-message count divides by that difference), and, where valgrind is
-installed, that a count comes out the same twice.
+installed, that a count comes out the same twice (to a few parts in a million
+on a free-threaded build).
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -36,10 +38,13 @@ def test_all_of_a_case_is_twice_half_of_it(case, implementation):
 
 @pytest.mark.skipif(shutil.which("valgrind") is None or sys.implementation.name != "cpython",
                     reason="counts under valgrind: CPython with valgrind installed")
-def test_a_count_repeats_exactly():
+def test_a_count_repeats():
     first = instructions.per_message("push-32B", "python")
     assert first > 0
-    assert instructions.per_message("push-32B", "python") == first
+    # Exactly, with the GIL; a free-threaded build varies by a few parts in a million
+    # (seen on 3.13t: 22,363.70 and 22,363.19), which no comparison here comes near.
+    tolerance = 1e-5 * first if sysconfig.get_config_var("Py_GIL_DISABLED") else 0
+    assert abs(instructions.per_message("push-32B", "python") - first) <= tolerance
 
 
 def test_the_table_gives_each_count_and_its_multiple_of_the_floor():

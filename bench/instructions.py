@@ -9,7 +9,8 @@ child process under ``valgrind --tool=callgrind``: once on the first half of
 its input, once on all of it.  Start-up, imports and warm-up are the same in
 both runs, so the difference, divided by the messages of the second half, is
 the cost of one message.  Hash randomisation is off (PYTHONHASHSEED=0), so a
-case gives the same count run after run.
+case gives the same count run after run (on a free-threaded build, to a
+few parts in a million).
 
 Cases (the framing rows of bench_framing.py, with the documentation-style handler):
 - framing of 16-byte and 200-byte lines arriving in 64 KiB recvs, on the
