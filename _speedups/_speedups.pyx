@@ -542,7 +542,8 @@ def send_deferred(self):
     _send_chunks(self, framer, self.producer_fifo, self.ac_out_buffer_size, rounds, False)
 
 
-_INITIATE_SEND = initiate_send
+# A C variable: a module global would be looked up in the module's dict on every push.
+cdef object _INITIATE_SEND = initiate_send
 
 
 cdef _initiate_send(chan, Framer framer, fifo, limit):

@@ -17,7 +17,12 @@ Cases (the framing rows of bench_framing.py, with the documentation-style handle
   compiled engine, the pure one, the reference and the floor (the same bound
   callbacks driven by bytes.split, below which no engine can go);
 - push() of 32 bytes when no input waits, sent at once to a peer that takes
-  everything (a fake socket whose send() returns the length).
+  everything (a fake socket whose send() returns the length);
+- the pipelined line echo of bench/e2e.py (bursts of 300 16-byte lines, each
+  pushed back, the replies gathered into one send()), beside the same echo
+  written as an asyncio Protocol (bench/e2e.py's) writing to a transport that
+  takes everything: the per-line cost of the pipelined-echo row, without the
+  system calls.
 """
 
 import argparse
@@ -33,17 +38,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KIB = 1024
 # Messages in the second half of each case: enough that a count is exact to
 # well under one instruction per message, few enough for callgrind (~50x slower).
-MESSAGES = {"16B-lines/64KiB-recv": 32768, "200B-lines/64KiB-recv": 8192, "push-32B": 20000}
-FRAMING_IMPLEMENTATIONS = ["cython", "python", "reference", "floor"]
-PUSH_IMPLEMENTATIONS = ["cython", "python", "reference"]
+MESSAGES = {"16B-lines/64KiB-recv": 32768, "200B-lines/64KiB-recv": 8192, "push-32B": 20000,
+            "echo-16B/300-line-recv": 30000}
+# The implementations each case runs on, beside those of this package present here.
+IMPLEMENTATIONS = {"lines": ["cython", "python", "reference", "floor"],
+                   "push": ["cython", "python", "reference"],
+                   "echo": ["cython", "python", "reference", "asyncio-protocol"]}
+ECHO_BURST = 300  # lines per recv, as bench/echo_client.py keeps in flight per connection
+
+
+def _kind(case):
+    return case.split("-", 1)[0] if case.startswith(("push", "echo")) else "lines"
 
 
 def cases(available):
     """(case, implementation) pairs for the implementations present on this interpreter."""
     found = []
     for case in MESSAGES:
-        names = PUSH_IMPLEMENTATIONS if case.startswith("push") else FRAMING_IMPLEMENTATIONS
-        found += [(case, name) for name in names if name == "floor" or name in available]
+        found += [(case, name) for name in IMPLEMENTATIONS[_kind(case)]
+                  if name in ("floor", "asyncio-protocol") or name in available]
     return found
 
 
@@ -96,10 +109,83 @@ def _pushes(case, implementation, half):
     return count
 
 
+def _echo(case, implementation, half):
+    """The pipelined line echo of bench/e2e.py, fed bursts of 16-byte lines, its output taken whole."""
+    import implementations
+    from e2e import line_echo_class
+
+    bursts = 2 * (-(-MESSAGES[case] // ECHO_BURST))
+    burst = b"".join(b"%015d\n" % i for i in range(ECHO_BURST))
+    chunks = [burst] * (bursts // 2 if half else bursts)
+    if implementation == "asyncio-protocol":
+        return _asyncio_echo(chunks)
+    base = implementations.base_class(implementation)
+
+    class Echo(line_echo_class(base, "documented")):
+        def __init__(self):
+            super().__init__(None, {})
+            self.connected = True
+            self.chunks = iter(chunks)
+            self.sent = 0
+
+        def recv(self, size):
+            return next(self.chunks)
+
+        def send(self, data):
+            self.sent += len(data)
+            return len(data)
+
+    with implementations.engine_for(implementation):
+        chan = Echo()
+        for _ in chunks:
+            chan.handle_read()
+        chan.del_channel()
+    assert chan.sent == len(burst) * len(chunks)
+    return ECHO_BURST * len(chunks)
+
+
+def _asyncio_echo(chunks):
+    """The same echo as bench/e2e.py's asyncio Protocol, writing to a transport that takes everything."""
+    import asyncio
+
+    class Transport(asyncio.Transport):
+        written = 0
+
+        def write(self, data):
+            self.written += len(data)
+
+    class LineCuttingEcho(asyncio.Protocol):  # bench/e2e.py's, line for line
+        def connection_made(self, transport):
+            self.transport = transport
+            self.rest = b""
+
+        def data_received(self, data):
+            if self.rest:
+                data = self.rest + data
+            replies = []
+            start = 0
+            while True:
+                end = data.find(b"\n", start)
+                if end < 0:
+                    break
+                replies.append(data[start:end] + b"\n")
+                start = end + 1
+            self.rest = data[start:]
+            self.transport.write(b"".join(replies))
+
+    transport = Transport()
+    protocol = LineCuttingEcho()
+    protocol.connection_made(transport)
+    for chunk in chunks:
+        protocol.data_received(chunk)
+    assert transport.written == sum(map(len, chunks))
+    return ECHO_BURST * len(chunks)
+
+
 def child(case, implementation, half):
     sys.path.insert(0, HERE)
     sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    run = _pushes if case.startswith("push") else _framing
+    run = {"lines": _framing, "push": _pushes, "echo": _echo}[_kind(case)]
     print(run(case, implementation, half))
 
 
@@ -146,13 +232,17 @@ def measure(progress=print):
 
 
 def render(table):
-    """A Markdown table: instructions per message, and each as a multiple of the floor (framing) or the reference (push)."""
-    names = [n for n in ["cython", "python", "reference", "floor"] if any(n in row for row in table.values())]
+    """A Markdown table: instructions per message, each as a multiple of the row's baseline.
+
+    The baseline is the floor (framing), the asyncio Protocol (echo) or the reference (push).
+    """
+    names = [n for n in ["cython", "python", "reference", "floor", "asyncio-protocol"]
+             if any(n in row for row in table.values())]
     labels = {"cython": "compiled", "python": "pure Python"}
     out = ["| case | " + " | ".join(labels.get(n, n) for n in names) + " |",
            "|---|" + "---|" * len(names)]
     for case, row in table.items():
-        base = row.get("floor") or row.get("reference")
+        base = row.get("floor") or row.get("asyncio-protocol") or row.get("reference")
         cells = []
         for name in names:
             if name not in row:

@@ -171,7 +171,8 @@ def chart(table, path):
 
 def counts_section():
     """The instruction counts of bench/instructions.py, as a report section (a note where valgrind is missing)."""
-    title = "\n## Instructions per message (callgrind; in brackets, the multiple of the floor, or of the reference for push)\n\n"
+    title = ("\n## Instructions per message (callgrind; in brackets, the multiple of the floor for framing,"
+             " of the asyncio Protocol for the echo, of the reference for push)\n\n")
     if shutil.which("valgrind") is None:
         return title + "Not counted: valgrind is not installed (apt-get install valgrind).\n"
     import instructions
