@@ -182,9 +182,9 @@ cdef class Framer:
     cdef public bint paused, was_paused
     cdef public object watch  # None, or the dict of an asynchat.loop() (see the fallback)
     # What _next() found, for _advance(): the span of input, the terminator's
-    # length, the prefix kept back, an int terminator's count (else -1), the
-    # bytes of a message crossing the limit (else -1), and the bytes handed over.
-    cdef Py_ssize_t _span, _m, _keep, _count, _crossed, _collected
+    # length, the prefix kept back, an int terminator's count (else -1), and
+    # the bytes of a message crossing the limit (else -1).
+    cdef Py_ssize_t _span, _m, _keep, _count, _crossed
     cdef bint _limited  # a message size limit applies during this feed
     cdef object _chan  # the channel feed() is running the callbacks of, else None
     cdef bint _handed  # __next__ gave collect_incoming_data() its bytes: move past them next
@@ -317,7 +317,8 @@ cdef class Framer:
         if chan is None:
             raise StopIteration  # only feed() iterates
         cdef int step
-        if self._handed:
+        cdef bint handed = self._handed
+        if handed:
             self._handed = False
         else:
             piece = self._next(chan)
@@ -326,7 +327,7 @@ cdef class Framer:
             if piece is not False:
                 self._handed = True
                 return piece
-        step = self._advance(chan)  # past the bytes collect_incoming_data() took, if any
+        step = self._advance(chan, handed)  # past the bytes collect_incoming_data() took, if any
         if step < 0:
             raise StopIteration
         return step == FOUND
@@ -382,7 +383,6 @@ cdef class Framer:
         self._keep = keep
         self._count = count
         self._crossed = -1
-        self._collected = 0
         if not size or self._skipping:
             return False
         if self._limited and size > self.limit - self._size:
@@ -391,16 +391,19 @@ cdef class Framer:
             self._taken = pos + room
             return PyBytes_FromStringAndSize(p + pos, room) if room else False
         self._taken = end + m
-        self._collected = size
         return buf if size == n else PyBytes_FromStringAndSize(p + pos, size)
 
-    cdef int _advance(self, chan) except -2:
-        """Move past what _next() found: FOUND, TOO_LARGE (the callback that comes next) or STOP."""
+    cdef int _advance(self, chan, bint handed) except -2:
+        """Move past what _next() found: FOUND, TOO_LARGE (the callback that comes next) or STOP.
+
+        *handed*: collect_incoming_data() was given bytes, and returned.
+        """
         cdef Py_ssize_t size = self._span, n
         if self._crossed >= 0:
             return self._cross(chan)
-        # Counted once collect_incoming_data() returned: one that raises gets its bytes again.
-        self._size += self._collected
+        if handed:
+            # Counted once collect_incoming_data() returned: one that raises gets its bytes again.
+            self._size += size
         if self._m or (self._count >= 0 and size == self._count):
             # Relative to the buffer as it is now: a callback may have replaced it.
             self._pos += size + self._m
