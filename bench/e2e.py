@@ -226,6 +226,28 @@ def raw_echo_class(asyncore):
     return RawEcho
 
 
+class LineCuttingEcho(asyncio.Protocol):
+    """The line echo as an asyncio Protocol doing the async_chat handler's per-line work."""
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.rest = b""
+
+    def data_received(self, data):
+        if self.rest:
+            data = self.rest + data
+        replies = []
+        start = 0
+        while True:  # cut each line, as the async_chat handler is given each line
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            replies.append(data[start:end] + b"\n")
+            start = end + 1
+        self.rest = data[start:]
+        self.transport.write(b"".join(replies))
+
+
 class AsyncioRound:
     """One round for an asyncio server: streams or a Protocol."""
 
@@ -275,27 +297,12 @@ class AsyncioRound:
             return await asyncio.start_server(handle, sock=sock)
         round_ = self
 
-        class LineCuttingEcho(asyncio.Protocol):
+        class AcceptedEcho(LineCuttingEcho):
             def connection_made(self, transport):
-                self.transport = transport
-                self.rest = b""
+                super().connection_made(transport)
                 round_._accepted(transport)
 
-            def data_received(self, data):
-                if self.rest:
-                    data = self.rest + data
-                replies = []
-                start = 0
-                while True:  # cut each line, as the async_chat handler is given each line
-                    end = data.find(b"\n", start)
-                    if end < 0:
-                        break
-                    replies.append(data[start:end] + b"\n")
-                    start = end + 1
-                self.rest = data[start:]
-                self.transport.write(b"".join(replies))
-
-        return await self.loop.create_server(LineCuttingEcho, sock=sock)
+        return await self.loop.create_server(AcceptedEcho, sock=sock)
 
     def run(self):
         report = self.loop.create_future()

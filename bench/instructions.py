@@ -148,30 +148,13 @@ def _asyncio_echo(chunks):
     """The same echo as bench/e2e.py's asyncio Protocol, writing to a transport that takes everything."""
     import asyncio
 
+    from e2e import LineCuttingEcho
+
     class Transport(asyncio.Transport):
         written = 0
 
         def write(self, data):
             self.written += len(data)
-
-    class LineCuttingEcho(asyncio.Protocol):  # bench/e2e.py's, line for line
-        def connection_made(self, transport):
-            self.transport = transport
-            self.rest = b""
-
-        def data_received(self, data):
-            if self.rest:
-                data = self.rest + data
-            replies = []
-            start = 0
-            while True:
-                end = data.find(b"\n", start)
-                if end < 0:
-                    break
-                replies.append(data[start:end] + b"\n")
-                start = end + 1
-            self.rest = data[start:]
-            self.transport.write(b"".join(replies))
 
     transport = Transport()
     protocol = LineCuttingEcho()
