@@ -9,8 +9,8 @@ raw numbers are saved in bench/results/latest.json; the comparison is printed
 and written to bench/results/report.md, with a chart in bench/results/report.png
 when matplotlib is installed.  Then, where valgrind is installed and no -k is
 given, bench/instructions.py counts the instructions per message of the
-framing and push cases (bench/results/instructions.json): unlike the rates,
-those counts are the same from run to run and from machine to machine.
+framing, push and echo cases (bench/results/instructions.json): unlike the
+rates, those counts hold from run to run (within half a percent).
 
 Each cell is a rate (the median round) and, in brackets, how many times
 CPython's own module ("reference") that is.  "compiled" and "pure Python" are
