@@ -428,7 +428,8 @@ def initiate_send(self):
     as the reference would have sent one per call.
     """
     framer = self._framer
-    if framer.reading and framer.pending():
+    # framer.reading and framer.pending(), without a call: every push a callback makes asks it.
+    if framer.reading and len(framer._buf) > framer._taken and len(framer._buf) > framer._pos:
         framer.deferred += 1
         return
     if framer.watch is not None:
@@ -436,11 +437,24 @@ def initiate_send(self):
     fifo = self.producer_fifo
     if not framer.deferred and len(fifo) == 1:
         first = fifo[0]
-        if type(first) is bytes and 0 < len(first) <= self.ac_out_buffer_size and self.connected:
-            # The usual reply, one buffer: straight to send(), as the reference.
-            fifo.popleft()
-            _send_or_requeue(self, first)
-            return
+        if type(first) is bytes:
+            size = len(first)
+            if 0 < size <= self.ac_out_buffer_size and self.connected:
+                # The usual reply, one buffer: straight to send(), as the reference.
+                fifo.popleft()
+                try:
+                    sent = self.send(first)
+                except BaseException as failure:
+                    _send_failed(self, first, failure)
+                    return
+                if type(sent) is not int or sent != size or framer.paused:
+                    _settle(self, first, sent)
+                elif self.producer_fifo:  # what framer.sent() does here, without a call
+                    queued = framer.queued - sent
+                    framer.queued = queued if queued > 0 else 0
+                else:
+                    framer.queued = 0
+                return
     rounds = 1 + framer.deferred
     framer.deferred = 0
     _send_chunks(self, rounds, True)
@@ -486,30 +500,43 @@ def _send_chunks(chan, rounds, may_close):
 def _send_or_requeue(chan, chunk):
     """chan.send(chunk); what it did not take goes back to the front of the queue.
 
-    Returns how many bytes were sent.  OSError goes to handle_error(), as in
-    the reference; any other exception propagates, with nothing lost, and so
-    does a result that is no count of bytes (see asynchat._settings.sent_count).
+    Returns how many bytes were sent.
     """
-    size = len(chunk)
     try:
         sent = chan.send(chunk)
-        if type(sent) is not int or sent < 0 or sent > size:
-            sent = sent_count(sent, size)
-    except OSError:
-        chan.producer_fifo.appendleft(chunk)
-        chan.handle_error()
-        return 0
-    except BaseException:
-        chan.producer_fifo.appendleft(chunk)
-        raise
+    except BaseException as failure:
+        return _send_failed(chan, chunk, failure)
+    return _settle(chan, chunk, sent)
+
+
+def _send_failed(chan, chunk, failure):
+    """send() raised *failure* (being handled): the chunk goes back to the front of the queue.
+
+    OSError goes to handle_error(), as in the reference; any other exception
+    propagates, with nothing lost.
+    """
+    chan.producer_fifo.appendleft(chunk)
+    if not isinstance(failure, OSError):
+        raise failure
+    chan.handle_error()
+    return 0
+
+
+def _settle(chan, chunk, sent):
+    """After send(chunk) returned *sent*: the rest of the chunk goes back to the queue, and the count drops.
+
+    A result that is no count of bytes raises (see asynchat._settings.sent_count),
+    with the whole chunk put back.
+    """
+    size = len(chunk)
     fifo = chan.producer_fifo
+    if type(sent) is not int or sent < 0 or sent > size:
+        try:
+            sent = sent_count(sent, size)
+        except BaseException:
+            fifo.appendleft(chunk)
+            raise
     if sent < size:
         fifo.appendleft(chunk[sent:] if sent else chunk)
-    framer = chan._framer
-    if framer.paused:
-        framer.sent(sent, fifo)  # may resume reading
-    else:
-        # What sent() does when reading is not paused, without a call.
-        queued = framer.queued - sent
-        framer.queued = queued if queued > 0 and fifo else 0
+    chan._framer.sent(sent, fifo)  # may resume reading
     return sent

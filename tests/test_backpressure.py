@@ -132,6 +132,25 @@ def test_a_stale_count_is_reset_when_a_send_empties_the_fifo(engine):
     chan.close()
 
 
+def test_output_pushed_from_inside_send_is_counted(engine):
+    """A send() that pushes (a logging or tee subclass) leaves that output counted, not reset."""
+    class PushingSend(marked(high=1000, low=200)):
+        def send(self, data):
+            sent = super().send(data)
+            if data.startswith(b"first"):
+                self.socket.faults.send_max = 0  # the peer takes nothing more
+                self.push(b"x" * 900)  # under the high mark
+            return sent
+
+    chan, sock = stalled_peer(PushingSend, stream=b"")
+    sock.faults.send_max = None
+    chan.push(b"first")  # taken whole; the push inside send() left 900 bytes waiting
+    assert chan.readable()
+    chan.push(b"y" * 500)  # 1400 bytes wait
+    assert not chan.readable()
+    chan.close()
+
+
 def test_the_marks_work_with_the_message_limit_and_every_terminator_kind(engine, ref):
     """Pausing between messages leaves the callback trace the reference's."""
     def record(base, **settings):
