@@ -1,6 +1,6 @@
 """Checks of bench/instructions.py, the callgrind counts: the cases it runs, and one count.
 
-The counts themselves are reported, never asserted (README, "Benchmarks").
+The counts themselves are reported, never asserted (docs/benchmarks.md).
 What is checked: each case's child run frames or pushes exactly twice as
 many messages on all of its input as on half of it, on every implementation
 (the per-message count divides by that difference), and, where valgrind is
@@ -14,10 +14,8 @@ import subprocess
 import sys
 import sysconfig
 
-import pytest
-
 import instructions
-
+import pytest
 
 CASES = instructions.cases(instructions.available_implementations())
 

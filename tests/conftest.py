@@ -13,7 +13,7 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# The long run the README documents: HYPOTHESIS_PROFILE=long, 100,000 examples per test and engine.
+# The long run CONTRIBUTING.md documents: HYPOTHESIS_PROFILE=long, 100,000 examples per test and engine.
 settings.register_profile("long", parent=settings.get_profile("asynchat"), max_examples=100_000)
 # The bounded fuzz run of tests/sanitize.sh (test_engine_fuzz.py under the sanitizers).
 settings.register_profile("fuzz", parent=settings.get_profile("asynchat"), max_examples=10_000)
@@ -36,9 +36,9 @@ if _expected and asynchat.IMPLEMENTATION != _expected:
     )
 
 import leftover_processes  # noqa: E402
+import loopback  # noqa: E402
 import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpose)
 from engines import engine_modules, running_on  # noqa: E402
-import loopback  # noqa: E402
 from loopback import close_all  # noqa: E402
 
 

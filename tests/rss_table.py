@@ -1,4 +1,4 @@
-"""README's memory table: rss_server.py's peak RSS growth under a pipelining peer, per GC setting.
+"""docs/protection.md's memory table: rss_server.py's peak RSS growth under a pipelining peer, per GC setting.
 
     pypy3 tests/rss_table.py [MiB ...]      # default: 32 128
 
@@ -6,7 +6,7 @@ Runs with the package installed; each row is one server process, protected
 (water marks of 1 MiB / 256 KiB) or not, fed MiB of 16-byte lines by a peer
 that reads nothing until it stalls.  On PyPy the rows differ in the GC's
 settings: as this machine's CPU makes them, as a CPU that reports a 260 MiB
-cache makes them (a 130 MiB nursery), and the README's settings for a
+cache makes them (a 130 MiB nursery), and the documented settings for a
 memory-bounded server.
 """
 
@@ -20,7 +20,7 @@ import test_memory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SETTINGS = {"this machine's defaults": {}, "a CPU reporting a 260 MiB cache": {"PYPY_GC_NURSERY": "130MB"},
-            "PyPy's fallback nursery": {"PYPY_GC_NURSERY": "4MB"}, "README's settings": test_memory.PYPY_GC}
+            "PyPy's fallback nursery": {"PYPY_GC_NURSERY": "4MB"}, "the documented settings": test_memory.PYPY_GC}
 
 
 def measure(protection, mib, env_changes):

@@ -9,7 +9,6 @@ import tempfile
 import zipfile
 
 import pytest
-
 from checkout import CHECKOUT, clean_copy
 
 CPYTHON = sys.implementation.name == "cpython"
@@ -69,6 +68,7 @@ REMOVED_MODULES = {"asynchat", "asyncore", "smtpd", "distutils", "imp", "aifc", 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="reads pyproject.toml with tomllib")
 def test_the_distribution_name_is_one_pypi_accepts():
     import re
+
     import tomllib
 
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyproject.toml"), "rb") as f:
@@ -152,7 +152,7 @@ def test_the_sdist_carries_every_project_file_and_no_generated_code(source, tmp_
     assert generated == []
 
 
-# The wheels README promises: CPython 3.9-3.15 and the free-threaded 3.14t and 3.15t, per platform.
+# The wheels docs/install.md promises: CPython 3.9-3.15 and the free-threaded 3.14t and 3.15t, per platform.
 PYTHONS = ["cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp314t", "cp315", "cp315t"]
 WHEEL_PLATFORMS = {
     "linux": [f"{libc}_{arch}" for libc in ("manylinux", "musllinux") for arch in ("x86_64", "aarch64")],

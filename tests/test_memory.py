@@ -12,7 +12,7 @@ nursery, which it sizes from the "cache size" the CPU reports (half of it:
 collection, kept until the first major one, which waits until the heap
 reaches PYPY_GC_MIN (by default 8 times the nursery).  That share depends on
 the machine, not on the package, so the servers here run with the knobs the
-README gives for a memory-bounded PyPy server, the same on every CPU, and the
+docs/protection.md gives for a memory-bounded PyPy server, the same on every CPU, and the
 test checks that they took effect.  The limits are CPython's.
 """
 
@@ -34,7 +34,7 @@ KIB = 1024
 MIB = 1024 * KIB
 SERVER = os.path.join(os.path.dirname(__file__), "rss_server.py")
 PYPY = sys.implementation.name == "pypy"
-# README, "PyPy": the GC settings of a memory-bounded PyPy server.
+# docs/protection.md, "On PyPy": the GC settings of a memory-bounded PyPy server.
 PYPY_GC = {"PYPY_GC_NURSERY": "4MB", "PYPY_GC_MIN": "8MB"}
 
 

@@ -1,4 +1,4 @@
-"""examples/prefork_echo.py, the README's recipe for every core: it serves, in every mode, and stops."""
+"""examples/prefork_echo.py, the recipe in docs/loop.md for every core: it serves, in every mode, and stops."""
 
 import os
 import signal
@@ -6,9 +6,8 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 import prefork_server
+import pytest
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the example forks its workers")
 

@@ -22,9 +22,9 @@ import time
 import zlib
 
 import pytest
+from loopback import Listener, asyncore, loop_function
 
 import asynchat
-from loopback import Listener, asyncore, loop_function
 
 SECONDS = float(os.environ.get("ASYNCHAT_SOAK_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("ASYNCHAT_SOAK_CONNECTIONS", "200"))
@@ -204,7 +204,7 @@ def test_soak_with_a_loop_per_thread(engine):
     """Four threads, each running asynchat.loop() on a map of its own: what free-threaded builds run in parallel.
 
     A channel belongs to one thread; nothing else is shared but the package's
-    module state (README, "Threads").  Under PYTHON_GIL=0 on a free-threaded
+    module state (docs/loop.md, "Threads").  Under PYTHON_GIL=0 on a free-threaded
     build the loops run at once.
     """
     fds_before = open_descriptors()
