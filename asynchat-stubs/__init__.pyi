@@ -9,7 +9,7 @@ here (as _dispatcher; at run time the base class is asyncore.dispatcher).
 import socket as _socket
 from collections import deque as deque
 from types import ModuleType
-from typing import Any, AnyStr, Literal, Protocol, Union
+from typing import Any, AnyStr, Literal, Protocol
 from warnings import warn as warn
 
 __all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer"]
@@ -21,8 +21,8 @@ IMPLEMENTATION: Literal["cython", "python"]
 # pyasyncore's on 3.12+, which has no types.
 asyncore: ModuleType
 
-_Buffer = Union[bytes, bytearray, memoryview]
-_Terminator = Union[bytes, int, None]
+_Buffer = bytes | bytearray | memoryview
+_Terminator = bytes | int | None
 
 class _Producer(Protocol):
     def more(self) -> _Buffer: ...
@@ -82,7 +82,7 @@ class async_chat(_dispatcher):
     terminator: _Terminator
     incoming: list[bytes]
     # None in the fifo closes the channel once what precedes it is sent.
-    producer_fifo: deque[Union[_Buffer, _Producer, None]]
+    producer_fifo: deque[_Buffer | _Producer | None]
     def __init__(self, sock: _socket.socket | None = None, map: _Map | None = None) -> None: ...
     @property
     def ac_in_buffer(self) -> bytes: ...
@@ -99,7 +99,7 @@ class async_chat(_dispatcher):
     def handle_close(self) -> None: ...
     def handle_message_too_large(self) -> None: ...
     def push(self, data: _Buffer) -> None: ...
-    def push_with_producer(self, producer: Union[_Producer, _Buffer]) -> None: ...
+    def push_with_producer(self, producer: _Producer | _Buffer) -> None: ...
     def readable(self) -> bool: ...
     def writable(self) -> bool: ...
     def close_when_done(self) -> None: ...

@@ -14,8 +14,9 @@ servers with thousands of connections.
 from warnings import warn  # noqa: F401  (3.10's module has it)
 
 from ._chat import async_chat, asyncore, deque, simple_producer
-from ._engine import IMPLEMENTATION, engine as _engine  # noqa: F401  (IMPLEMENTATION is public)
-from ._loop import loop
+from ._engine import IMPLEMENTATION as IMPLEMENTATION  # public, not in __all__
+from ._engine import engine as _engine
+from ._loop import loop as loop  # public, not in __all__
 
 # What "from asynchat import *" gives with the reference, which has no __all__:
 # the additions (loop, IMPLEMENTATION) stay out, so they never shadow a name.

@@ -4,11 +4,10 @@ async_chat servers run with the documentation-style handler (the headline
 rows) and with the base class's plumbing (a second row per load).
 """
 
-import pytest
-
 import e2e
 import implementations
 import peers
+import pytest
 from workloads import row_name
 
 LOADS = [e2e.PIPELINED, e2e.REQUEST_RESPONSE]

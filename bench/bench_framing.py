@@ -7,10 +7,9 @@ bytes.split and no framing logic (the best any engine could do), and, on the
 headline rows, the same workloads written for asyncio (see asyncio_framing.py).
 """
 
-import pytest
-
 import asyncio_framing
 import implementations
+import pytest
 from workloads import HANDLERS, floor, frame, framing_channel, framing_workloads, row_name
 
 ASYNCIO = {"asyncio-protocol": asyncio_framing.protocol, "asyncio-streams": asyncio_framing.streams}

@@ -10,12 +10,12 @@ asynchat.loop() keeps its registrations and should not notice them.
 import functools
 import resource
 
-import pytest
-
-import asynchat
 import e2e
 import implementations
+import pytest
 from scale import scaled
+
+import asynchat
 
 asyncore = asynchat.asyncore
 IDLE = [0, scaled(1_000), scaled(10_000)]

@@ -1,8 +1,7 @@
 """Output throughput: pushes inside a callback, sent to a peer that reads."""
 
-import pytest
-
 import implementations
+import pytest
 from output import drain_to_socketpair, drain_to_taker, many_small_pushes, one_large_push
 
 RESPONSES = [many_small_pushes(), one_large_push()]

@@ -10,10 +10,9 @@ a 2-core box it takes one of the cores the workers would use.
 
 import os
 
-import pytest
-
 import e2e
 import prefork_server
+import pytest
 
 
 class PreforkRound:

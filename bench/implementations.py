@@ -9,9 +9,10 @@ import contextlib
 import importlib
 import sys
 
+import reference  # tests/reference.py (bench/conftest.py puts tests/ on sys.path): CPython's module by path
+
 import asynchat
 import asynchat._chat
-import reference  # tests/reference.py (bench/conftest.py puts tests/ on sys.path): CPython's module by path
 
 
 def _engine(name):

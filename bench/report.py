@@ -23,9 +23,9 @@ suffix use a documentation-style handler (its own collect_incoming_data());
 
 import argparse
 import json
-import shutil
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -118,7 +118,10 @@ def render_table(table, baseline):
         if sends:
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     if notes:

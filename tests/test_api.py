@@ -11,11 +11,11 @@ import warnings
 from collections import deque
 
 import pytest
-from hypothesis import given, strategies as st
+from harness import run_trace
+from hypothesis import given
+from hypothesis import strategies as st
 
 import asynchat
-from harness import run_trace
-
 
 # The public names of CPython's module (dir() without the underscored ones) on 3.9, 3.10 and
 # 3.11, for the interpreters that carry no copy of it; 3.10's imported warn().

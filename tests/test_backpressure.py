@@ -1,9 +1,9 @@
 """ac_out_high_water / ac_out_low_water: reading pauses while too much output waits, on both engines."""
 
-import pytest
+
+from fakes import FakeSocket, Faults, echo_class, pump
 
 import asynchat
-from fakes import FakeSocket, Faults, echo_class, pump
 
 LINES = [b"%03d " % i + b"y" * 95 for i in range(100)]
 STREAM = b"".join(line + b"\n" for line in LINES)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import pytest
-
 from checkout import clean_copy
 
 pytestmark = pytest.mark.skipif(

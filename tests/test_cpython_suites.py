@@ -20,9 +20,9 @@ import sys
 import sysconfig
 
 import pytest
+from engines import engine_modules
 
 import asynchat
-from engines import engine_modules
 
 # Proves which asynchat it tests, runs one suite, and proves no other asynchat was loaded.
 DRIVER = r"""

@@ -1,10 +1,11 @@
 """Callback traces of our async_chat against CPython's own, for the same input (contract rule 1)."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from harness import examples, run_trace
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asynchat
-from harness import examples, run_trace
 
 # A small alphabet makes terminators, their prefixes and self-overlaps frequent.
 ALPHABET = b"ab\r\n"

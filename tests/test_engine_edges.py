@@ -8,9 +8,9 @@ reference's result, never a crash, a wrong count or engines that disagree.
 """
 
 import pytest
+from engines import engine_modules, running_on
 
 import asynchat
-from engines import engine_modules, running_on
 
 REENTERED = "called from inside a callback of the same channel"
 

@@ -15,11 +15,12 @@ UndefinedBehaviorSanitizer with more examples.
 """
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-import asynchat
 from engines import engine_modules, running_on
 from harness import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import asynchat
 
 TERMINATORS = [b"\n", b"\r\n", b"ab", b"aab", b"", None, 0, 1, 3, 7]
 ACTIONS = st.one_of(

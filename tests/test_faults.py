@@ -9,9 +9,9 @@ must be the reference's.
 import errno
 
 import pytest
+from fakes import FakeSocket, Faults, echo_class, pump
 
 import asynchat
-from fakes import FakeSocket, Faults, echo_class, pump
 
 LINES = [b"line %d %s" % (i, b"x" * (i * 37 % 300)) for i in range(300)]
 STREAM = b"".join(line + b"\n" for line in LINES)

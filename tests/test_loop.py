@@ -19,10 +19,10 @@ import sys
 import time
 
 import pytest
+from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 import asynchat
 from asynchat import _loop
-from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 needs_epoll = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll is Linux's")
 

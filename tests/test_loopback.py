@@ -3,10 +3,9 @@
 import hashlib
 import os
 
-import pytest
+from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 import asynchat
-from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 
 class LineEcho(LineServer):

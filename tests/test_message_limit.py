@@ -8,11 +8,12 @@ found_terminator() still ends it.
 """
 
 import pytest
-from hypothesis import given, strategies as st
+from harness import recorder_class, run_trace
+from hypothesis import given
+from hypothesis import strategies as st
+from test_differential import chunkings, string_terminators
 
 import asynchat
-from harness import recorder_class, run_trace
-from test_differential import chunkings, string_terminators
 
 # Terminators that end messages (None, 0 and b"" stream: tested on their own below).
 ending_terminators = st.one_of(string_terminators, st.integers(1, 24))

@@ -3,10 +3,11 @@
 from collections import deque
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from harness import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asynchat
-from harness import examples
 
 payloads = st.binary(max_size=40)
 

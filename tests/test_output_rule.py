@@ -10,12 +10,13 @@ reference; for a peer that waits for each reply, not even the send() calls.
 import threading
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from engines import engine_modules, running_on
+from harness import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loopback import LineServer, Listener, run_until
 
 import asynchat
-from harness import examples
-from engines import engine_modules, running_on
-from loopback import LineServer, Listener, run_until
 
 
 def pipelined_class(base):

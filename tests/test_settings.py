@@ -1,9 +1,9 @@
 """Bad size settings fail fast, with the setting named, where they are written or first used."""
 
 import pytest
+from fakes import FakeSocket, echo_class
 
 import asynchat
-from fakes import FakeSocket, echo_class
 
 BAD_CLASS_SETTINGS = [
     ({"ac_in_buffer_size": 0}, ValueError, "ac_in_buffer_size must be positive"),
