@@ -94,8 +94,7 @@ def extensions():
     except ImportError as exc:
         if REQUIRE_EXTENSIONS:
             raise
-        print(f"WARNING: Cython is not installed ({exc}); asynchat will use its pure-Python engine.",
-              file=sys.stderr)
+        print(f"WARNING: Cython is not installed ({exc}); asynchat will use its pure-Python engine.", file=sys.stderr)
         return []
     extension = Extension("asynchat._speedups", ["_speedups/_speedups.pyx"])
     return cythonize([extension], annotate=_flag("ASYNCHAT_CYTHON_ANNOTATE"), quiet=True)

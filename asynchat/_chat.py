@@ -103,9 +103,7 @@ class async_chat(asyncore.dispatcher):
             if term < 0:
                 raise ValueError(f"a byte-count terminator must not be negative, got {term}")
         elif term is not None and not isinstance(term, _BYTES_LIKE):
-            raise TypeError(
-                f"the terminator must be bytes, an int or None, not {type(term).__name__}"
-            )
+            raise TypeError(f"the terminator must be bytes, an int or None, not {type(term).__name__}")
         self.terminator = term
 
     def get_terminator(self):
@@ -175,8 +173,7 @@ class async_chat(asyncore.dispatcher):
         the message it is collecting is incomplete.
         """
         self.log_info(
-            f"closing: a message from the peer is over ac_max_message_size "
-            f"({self.ac_max_message_size} bytes)",
+            f"closing: a message from the peer is over ac_max_message_size ({self.ac_max_message_size} bytes)",
             "warning",
         )
         self.discard_buffers()
@@ -199,8 +196,7 @@ class async_chat(asyncore.dispatcher):
             or callable(getattr(producer, "more", None))
         ):
             raise TypeError(
-                "push_with_producer() takes an object with a more() method or bytes, "
-                f"not {type(producer).__name__}"
+                f"push_with_producer() takes an object with a more() method or bytes, not {type(producer).__name__}"
             )
         self.producer_fifo.append(producer)
         if isinstance(producer, _BYTES_LIKE):
@@ -281,5 +277,5 @@ class simple_producer:
         if len(data) <= self.buffer_size:
             self.data = b""
             return data
-        self.data = data[self.buffer_size:]
-        return data[:self.buffer_size]
+        self.data = data[self.buffer_size :]
+        return data[: self.buffer_size]

@@ -89,8 +89,24 @@ class Framer:
     reference does, which the JIT of PyPy serves best.
     """
 
-    __slots__ = ("_buf", "_pos", "_taken", "feeding", "reading", "deferred", "_size", "_skipping",
-                 "_streaming", "limit", "high", "low", "queued", "paused", "was_paused", "watch")
+    __slots__ = (
+        "_buf",
+        "_pos",
+        "_taken",
+        "feeding",
+        "reading",
+        "deferred",
+        "_size",
+        "_skipping",
+        "_streaming",
+        "limit",
+        "high",
+        "low",
+        "queued",
+        "paused",
+        "was_paused",
+        "watch",
+    )
 
     def __new__(cls, *args, **kwargs):
         # The state is made here, so a Framer is valid even if __init__ never runs.
@@ -201,7 +217,7 @@ class Framer:
         self.configure(chan)
         if data:
             if self._pos < len(self._buf):
-                self._buf = self._buf[self._pos:] + data
+                self._buf = self._buf[self._pos :] + data
             else:
                 self._buf = data
             self._pos = 0
@@ -249,7 +265,7 @@ class Framer:
                     if n - pos >= count and not limited:
                         # The usual step, a record found, without the bookkeeping below.
                         self._taken = pos + count
-                        chan.collect_incoming_data(buf[pos:pos + count])
+                        chan.collect_incoming_data(buf[pos : pos + count])
                         self._pos += count
                         chan.terminator = 0
                         chan.found_terminator()
@@ -312,7 +328,7 @@ class Framer:
         room = self.limit - self._size
         if room:
             self._taken = pos + room
-            chan.collect_incoming_data(buf[pos:pos + room])
+            chan.collect_incoming_data(buf[pos : pos + room])
             self._pos += room
             if counting:
                 chan.terminator = chan.terminator - room
@@ -334,7 +350,7 @@ def enqueue(fifo, data, limit):
         buffer_size("ac_out_buffer_size", limit)
     if type(data) is bytes:
         data = memoryview(data)
-    fifo.extend([data[i:i + limit] for i in range(0, size, limit)])
+    fifo.extend([data[i : i + limit] for i in range(0, size, limit)])
 
 
 def _as_output(data, encoding, what):

@@ -127,8 +127,11 @@ def _reports_itself(obj):
     Looks through bound methods, never at ``obj.__dict__``: on CPython 3.11+
     reading it makes every later attribute access of the channel slower.
     """
-    return isinstance(obj, async_chat) and obj._framer is not None and all(
-        getattr(getattr(obj, name), "__func__", None) is getattr(async_chat, name) for name in _REPORTED_BY)
+    return (
+        isinstance(obj, async_chat)
+        and obj._framer is not None
+        and all(getattr(getattr(obj, name), "__func__", None) is getattr(async_chat, name) for name in _REPORTED_BY)
+    )
 
 
 class _Watch(dict):

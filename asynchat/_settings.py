@@ -13,15 +13,25 @@ pause reading while too much output is queued.  The engines store None as
 import operator
 import sys
 
-__all__ = ["UNLIMITED", "BUFFER_SIZES", "PROTECTION", "REENTERED", "buffer_size", "protection",
-           "check_class", "sent_count"]
+__all__ = [
+    "UNLIMITED",
+    "BUFFER_SIZES",
+    "PROTECTION",
+    "REENTERED",
+    "buffer_size",
+    "protection",
+    "check_class",
+    "sent_count",
+]
 
 UNLIMITED = sys.maxsize
 
 # A read made inside a callback would frame bytes before the ones the callback
 # is being handed (the reference then duplicates and loses input); refused.
-REENTERED = ("handle_read() called from inside a callback of the same channel, while it frames "
-             "input: return from the callback instead (the loop calls handle_read() again)")
+REENTERED = (
+    "handle_read() called from inside a callback of the same channel, while it frames "
+    "input: return from the callback instead (the loop calls handle_read() again)"
+)
 
 BUFFER_SIZES = ("ac_in_buffer_size", "ac_out_buffer_size")
 PROTECTION = ("ac_max_message_size", "ac_out_high_water", "ac_out_low_water")
@@ -55,9 +65,7 @@ def sent_count(result, size):
     try:
         count = operator.index(result)
     except TypeError:
-        raise TypeError(
-            f"send() must return the number of bytes sent, an int, not {type(result).__name__}"
-        ) from None
+        raise TypeError(f"send() must return the number of bytes sent, an int, not {type(result).__name__}") from None
     if count < 0:
         raise ValueError(f"send() returned {count}: the number of bytes sent cannot be negative")
     return min(count, size)
@@ -87,9 +95,7 @@ def protection(max_message_size, high_water, low_water):
     elif low_water is None:
         low = high // 4
     elif low > high:
-        raise ValueError(
-            f"ac_out_low_water ({low_water}) must not be above ac_out_high_water ({high_water})"
-        )
+        raise ValueError(f"ac_out_low_water ({low_water}) must not be above ac_out_high_water ({high_water})")
     return limit, high, low
 
 

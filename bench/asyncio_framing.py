@@ -63,7 +63,7 @@ class LengthPrefixedProtocol(asyncio.Protocol):
             else:
                 if len(data) - start < self.needed:
                     break
-                self.record = data[start:start + self.needed]
+                self.record = data[start : start + self.needed]
                 start += self.needed
                 self.needed = None
             self.messages += 1

@@ -13,13 +13,17 @@ from workloads import row_name
 LOADS = [e2e.PIPELINED, e2e.REQUEST_RESPONSE]
 OTHERS = ["asyncio-protocol"] + peers.available() + ["asyncio-streams", "raw-echo"]
 # The other servers are not async_chat handlers: one row per load for them.
-CASES = [(load, handler, implementation)
-         for load in LOADS for handler in ("documented", "plumbing")
-         for implementation in implementations.available() + (OTHERS if handler == "documented" else [])]
+CASES = [
+    (load, handler, implementation)
+    for load in LOADS
+    for handler in ("documented", "plumbing")
+    for implementation in implementations.available() + (OTHERS if handler == "documented" else [])
+]
 
 
-@pytest.mark.parametrize("load,handler,implementation", CASES,
-                         ids=[f"{row_name(load.workload, h)}-{i}" for load, h, i in CASES])
+@pytest.mark.parametrize(
+    "load,handler,implementation", CASES, ids=[f"{row_name(load.workload, h)}-{i}" for load, h, i in CASES]
+)
 def test_line_echo(benchmark, load, handler, implementation):
     row = row_name(load.workload, handler)
     benchmark.group = f"end-to-end {row}"

@@ -15,15 +15,18 @@ from workloads import HANDLERS, floor, frame, framing_channel, framing_workloads
 ASYNCIO = {"asyncio-protocol": asyncio_framing.protocol, "asyncio-streams": asyncio_framing.streams}
 # asyncio has no handler styles: measured once, on the headline row.  A streamed
 # message has no plumbing variant.
-CASES = [(workload, handler, implementation)
-         for workload in framing_workloads() for handler in HANDLERS
-         if handler == "documented" or not workload.stream
-         for implementation in implementations.available() + ["floor"]
-         + (list(ASYNCIO) if handler == "documented" else [])]
+CASES = [
+    (workload, handler, implementation)
+    for workload in framing_workloads()
+    for handler in HANDLERS
+    if handler == "documented" or not workload.stream
+    for implementation in implementations.available() + ["floor"] + (list(ASYNCIO) if handler == "documented" else [])
+]
 
 
-@pytest.mark.parametrize("workload,handler,implementation", CASES,
-                         ids=[f"{row_name(w.name, h)}-{i}" for w, h, i in CASES])
+@pytest.mark.parametrize(
+    "workload,handler,implementation", CASES, ids=[f"{row_name(w.name, h)}-{i}" for w, h, i in CASES]
+)
 def test_framing(benchmark, implementation, workload, handler):
     row = row_name(workload.name, handler)
     benchmark.group = f"framing {row}"

@@ -23,9 +23,13 @@ CASES = instructions.cases(instructions.available_implementations())
 @pytest.mark.parametrize("case,implementation", CASES, ids=[f"{c}-{i}" for c, i in CASES])
 def test_all_of_a_case_is_twice_half_of_it(case, implementation):
     def messages(part):
-        done = subprocess.run([sys.executable, instructions.__file__, "--child", case, implementation, part],
-                              capture_output=True, text=True, timeout=300,
-                              env=dict(os.environ, ASYNCHAT_BENCH_SCALE="1"))
+        done = subprocess.run(
+            [sys.executable, instructions.__file__, "--child", case, implementation, part],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=dict(os.environ, ASYNCHAT_BENCH_SCALE="1"),
+        )
         assert done.returncode == 0, done.stderr
         return int(done.stdout.split()[-1])
 
@@ -34,8 +38,10 @@ def test_all_of_a_case_is_twice_half_of_it(case, implementation):
     assert abs(messages("all") - 2 * half) <= 1  # a line may straddle the halves
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None or sys.implementation.name != "cpython",
-                    reason="counts under valgrind: CPython with valgrind installed")
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None or sys.implementation.name != "cpython",
+    reason="counts under valgrind: CPython with valgrind installed",
+)
 def test_a_count_repeats():
     first = instructions.per_message("push-32B", "python")
     assert first > 0
@@ -46,7 +52,10 @@ def test_a_count_repeats():
 
 
 def test_the_table_gives_each_count_and_its_multiple_of_the_floor():
-    table = {"16B-lines/64KiB-recv": {"cython": 3000.0, "floor": 2000.0}, "push-32B": {"cython": 900.0, "reference": 1800.0}}
+    table = {
+        "16B-lines/64KiB-recv": {"cython": 3000.0, "floor": 2000.0},
+        "push-32B": {"cython": 900.0, "reference": 1800.0},
+    }
     lines = instructions.render(table)
     assert lines[2] == "| 16B-lines/64KiB-recv | 3,000 (1.50x) |  | 2,000 |"
     assert lines[3] == "| push-32B | 900 (0.50x) | 1,800 |  |"

@@ -34,12 +34,23 @@ def enough_descriptors(needed):
 @pytest.mark.parametrize("loop_name", list(LOOPS))
 @pytest.mark.parametrize("idle", IDLE)
 def test_pipelining_beside_idle_connections(benchmark, idle, loop_name):
-    load = e2e.Load(f"pipelined-echo, 10 connections beside {idle:,} idle", in_flight=256,
-                    per_connection=scaled(50_000, minimum=300), connections=10, idle=idle)
+    load = e2e.Load(
+        f"pipelined-echo, 10 connections beside {idle:,} idle",
+        in_flight=256,
+        per_connection=scaled(50_000, minimum=300),
+        connections=10,
+        idle=idle,
+    )
     enough_descriptors(load.connections + load.idle + 200)
     benchmark.group = f"event loop: {load.workload}"
-    benchmark.extra_info.update(workload=load.workload, implementation=loop_name, unit="line",
-                                count=load.total, baseline="asyncore-poll", idle=idle)
+    benchmark.extra_info.update(
+        workload=load.workload,
+        implementation=loop_name,
+        unit="line",
+        count=load.total,
+        baseline="asyncore-poll",
+        idle=idle,
+    )
     engine = implementations.available()[0]  # the compiled engine where it is built
     with implementations.engine_for(engine):
         channel_class = e2e.line_echo_class(asynchat.async_chat, "documented")

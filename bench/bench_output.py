@@ -15,8 +15,11 @@ def test_output_to_a_taker(benchmark, implementation, response):
         sends = drain_to_taker(base, response)
         benchmark.group = f"output {response.name}"
         benchmark.extra_info.update(
-            workload=response.name, implementation=implementation, sends=sends,
-            unit=response.unit, count=response.count,
+            workload=response.name,
+            implementation=implementation,
+            sends=sends,
+            unit=response.unit,
+            count=response.count,
         )
         assert benchmark.pedantic(drain_to_taker, args=(base, response), rounds=3, iterations=1) == sends
 
@@ -28,8 +31,10 @@ def test_output_over_a_socketpair(benchmark, implementation, response):
         base = implementations.base_class(implementation)
         benchmark.group = f"output {response.name} socketpair"
         benchmark.extra_info.update(
-            workload=f"{response.name}/socketpair", implementation=implementation,
-            unit=response.unit, count=response.count,
+            workload=f"{response.name}/socketpair",
+            implementation=implementation,
+            unit=response.unit,
+            count=response.count,
         )
         received = benchmark.pedantic(drain_to_socketpair, args=(base, response), rounds=3, iterations=1)
         assert received == response.size

@@ -48,7 +48,8 @@ def test_prefork_line_echo(benchmark, workers, reuseport, kind):
     mode = "SO_REUSEPORT" if reuseport else "inherited socket"
     workload = f"{load.workload}, prefork example, {mode}"
     benchmark.group = f"prefork: {workload}"
-    benchmark.extra_info.update(workload=workload, implementation=f"{workers}-{kind}", unit="line",
-                                count=load.total, baseline="1-process")
+    benchmark.extra_info.update(
+        workload=workload, implementation=f"{workers}-{kind}", unit="line", count=load.total, baseline="1-process"
+    )
     lines = e2e.measure(benchmark, PreforkRound(load, workers, reuseport, threads=kind == "thread"))
     assert lines == load.total

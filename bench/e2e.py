@@ -67,9 +67,17 @@ def listening_socket(backlog=CONNECTIONS):
 
 def launch_client(port, load):
     return subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "echo_client.py"), str(port),
-         str(load.connections), str(load.in_flight), str(load.per_connection), str(load.idle)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [
+            sys.executable,
+            os.path.join(HERE, "echo_client.py"),
+            str(port),
+            str(load.connections),
+            str(load.in_flight),
+            str(load.per_connection),
+            str(load.idle),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
 
 
@@ -123,8 +131,7 @@ def measure(benchmark, round_, rounds=3):
     outlives the test.  Every round's stop() is safe to call more than once.
     """
     try:
-        return benchmark.pedantic(round_.run, setup=round_.start, teardown=round_.stop,
-                                  rounds=rounds, iterations=1)
+        return benchmark.pedantic(round_.run, setup=round_.start, teardown=round_.stop, rounds=rounds, iterations=1)
     finally:
         round_.stop()
 
@@ -186,6 +193,7 @@ def line_echo_class(base, handler):
             self.set_terminator(b"\n")
 
         if handler == "documented":
+
             def collect_incoming_data(self, data):
                 self.parts.append(data)
 
@@ -284,6 +292,7 @@ class AsyncioRound:
 
     async def _serve(self, sock):
         if self.kind == "asyncio-streams":
+
             async def handle(reader, writer):
                 self._accepted(writer.transport)
                 while True:

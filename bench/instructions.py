@@ -38,12 +38,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KIB = 1024
 # Messages in the second half of each case: enough that a count is exact to
 # well under one instruction per message, few enough for callgrind (~50x slower).
-MESSAGES = {"16B-lines/64KiB-recv": 32768, "200B-lines/64KiB-recv": 8192, "push-32B": 20000,
-            "echo-16B/300-line-recv": 30000}
+MESSAGES = {
+    "16B-lines/64KiB-recv": 32768,
+    "200B-lines/64KiB-recv": 8192,
+    "push-32B": 20000,
+    "echo-16B/300-line-recv": 30000,
+}
 # The implementations each case runs on, beside those of this package present here.
-IMPLEMENTATIONS = {"lines": ["cython", "python", "reference", "floor"],
-                   "push": ["cython", "python", "reference"],
-                   "echo": ["cython", "python", "reference", "asyncio-protocol"]}
+IMPLEMENTATIONS = {
+    "lines": ["cython", "python", "reference", "floor"],
+    "push": ["cython", "python", "reference"],
+    "echo": ["cython", "python", "reference", "asyncio-protocol"],
+}
 ECHO_BURST = 300  # lines per recv, as bench/echo_client.py keeps in flight per connection
 
 
@@ -55,8 +61,11 @@ def cases(available):
     """(case, implementation) pairs for the implementations present on this interpreter."""
     found = []
     for case in MESSAGES:
-        found += [(case, name) for name in IMPLEMENTATIONS[_kind(case)]
-                  if name in ("floor", "asyncio-protocol") or name in available]
+        found += [
+            (case, name)
+            for name in IMPLEMENTATIONS[_kind(case)]
+            if name in ("floor", "asyncio-protocol") or name in available
+        ]
     return found
 
 
@@ -178,9 +187,17 @@ def child(case, implementation, half):
 def _count(case, implementation, half, python):
     """Instructions executed by one child run (callgrind's total of Ir)."""
     with tempfile.TemporaryDirectory() as scratch:
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out",
-                   python, os.path.abspath(__file__), "--child", case, implementation,
-                   "half" if half else "all"]
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={scratch}/out",
+            python,
+            os.path.abspath(__file__),
+            "--child",
+            case,
+            implementation,
+            "half" if half else "all",
+        ]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", ASYNCHAT_BENCH_SCALE="1")
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
         if done.returncode != 0:
@@ -219,11 +236,13 @@ def render(table):
 
     The baseline is the floor (framing), the asyncio Protocol (echo) or the reference (push).
     """
-    names = [n for n in ["cython", "python", "reference", "floor", "asyncio-protocol"]
-             if any(n in row for row in table.values())]
+    names = [
+        n
+        for n in ["cython", "python", "reference", "floor", "asyncio-protocol"]
+        if any(n in row for row in table.values())
+    ]
     labels = {"cython": "compiled", "python": "pure Python"}
-    out = ["| case | " + " | ".join(labels.get(n, n) for n in names) + " |",
-           "|---|" + "---|" * len(names)]
+    out = ["| case | " + " | ".join(labels.get(n, n) for n in names) + " |", "|---|" + "---|" * len(names)]
     for case, row in table.items():
         base = row.get("floor") or row.get("asyncio-protocol") or row.get("reference")
         cells = []

@@ -53,8 +53,9 @@ class TwistedRound:
             def lineReceived(self, line):
                 self.transport.write(line + b"\n")
 
-        self.port = self.reactor.listenTCP(0, Factory.forProtocol(LineEcho), backlog=self.e2e.CONNECTIONS,
-                                           interface="127.0.0.1")
+        self.port = self.reactor.listenTCP(
+            0, Factory.forProtocol(LineEcho), backlog=self.e2e.CONNECTIONS, interface="127.0.0.1"
+        )
         self.client = self.e2e.start_client(self.port.getHost().port, self.load)
         while self.connected < self.e2e.CONNECTIONS:
             self.reactor.iterate(0.1)

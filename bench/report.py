@@ -32,19 +32,45 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-ORDER = ["cython", "python", "reference", "floor", "asyncio-protocol", "uvloop-protocol", "twisted-lineonly",
-         "asyncio-streams", "raw-echo", "asynchat-loop", "asyncore-poll", "1-process", "2-process",
-         "1-thread", "2-thread"]
+ORDER = [
+    "cython",
+    "python",
+    "reference",
+    "floor",
+    "asyncio-protocol",
+    "uvloop-protocol",
+    "twisted-lineonly",
+    "asyncio-streams",
+    "raw-echo",
+    "asynchat-loop",
+    "asyncore-poll",
+    "1-process",
+    "2-process",
+    "1-thread",
+    "2-thread",
+]
 # How the report and README name the implementations; the rest by their own names.
-LABELS = {"cython": "compiled", "python": "pure Python",
-          "asynchat-loop": "asynchat.loop()", "asyncore-poll": "asyncore.loop(use_poll=True)"}
+LABELS = {
+    "cython": "compiled",
+    "python": "pure Python",
+    "asynchat-loop": "asynchat.loop()",
+    "asyncore-poll": "asyncore.loop(use_poll=True)",
+}
 UNITS = {"msg": (1e6, "M msg/s"), "line": (1e6, "M lines/s"), "push": (1e6, "M pushes/s"), "byte": (1e9, "GB/s")}
 
 
 def run_suites(json_path, select):
     command = [
-        sys.executable, "-m", "pytest", HERE, "-v", "-p", "no:cacheprovider",
-        "--benchmark-only", f"--benchmark-json={json_path}", "--benchmark-columns=median,rounds",
+        sys.executable,
+        "-m",
+        "pytest",
+        HERE,
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        "--benchmark-columns=median,rounds",
     ]
     if select:
         command += ["-k", select]
@@ -67,9 +93,11 @@ def columns(table):
 
 
 # Each table's rows share a baseline, named in brackets; the event-loop and prefork rows have their own.
-BASELINES = {"reference": "CPython's own asynchat (reference)",
-             "asyncore-poll": "asyncore.loop(use_poll=True), same engine and load",
-             "1-process": "the same server with one worker process (threads: one process, a loop per thread)"}
+BASELINES = {
+    "reference": "CPython's own asynchat (reference)",
+    "asyncore-poll": "asyncore.loop(use_poll=True), same engine and load",
+    "1-process": "the same server with one worker process (threads: one process, a loop per thread)",
+}
 
 
 def baseline_of(rates):
@@ -77,8 +105,13 @@ def baseline_of(rates):
 
 
 def render(table, machine):
-    out = ["# asynchat benchmark report", "", f"{machine}", "",
-           "Rates are medians; in brackets, the speed relative to each table's baseline."]
+    out = [
+        "# asynchat benchmark report",
+        "",
+        f"{machine}",
+        "",
+        "Rates are medians; in brackets, the speed relative to each table's baseline.",
+    ]
     for baseline, title in BASELINES.items():
         group = {w: rates for w, rates in table.items() if baseline_of(rates) == baseline}
         if group:
@@ -106,14 +139,14 @@ def render_table(table, baseline):
             row.append(cell)
         rows.append(row)
         if "cython" in rates and "floor" in rates:
-            notes.append(f"- {workload}: compiled takes {rates['floor'][0] / rates['cython'][0]:.2f}x "
-                         "the floor's time")
+            notes.append(f"- {workload}: compiled takes {rates['floor'][0] / rates['cython'][0]:.2f}x the floor's time")
         for name, (rate, info) in rates.items():
-            alone = next((r[name][0] for r in table.values()
-                          if name in r and r[name][1].get("idle") == 0), None)
+            alone = next((r[name][0] for r in table.values() if name in r and r[name][1].get("idle") == 0), None)
             if info.get("idle") and alone:
-                notes.append(f"- {workload}: {LABELS.get(name, name)} keeps {rate / alone:.2f}x "
-                             "of its rate with no idle connections")
+                notes.append(
+                    f"- {workload}: {LABELS.get(name, name)} keeps {rate / alone:.2f}x "
+                    "of its rate with no idle connections"
+                )
         sends = {LABELS.get(n, n): r[1]["sends"] for n, r in rates.items() if "sends" in r[1]}
         if sends:
             notes.append(f"- {workload}: send() calls: " + ", ".join(f"{n} {s:,}" for n, s in sends.items()))
@@ -174,8 +207,10 @@ def chart(table, path):
 
 def counts_section():
     """The instruction counts of bench/instructions.py, as a report section (a note where valgrind is missing)."""
-    title = ("\n## Instructions per message (callgrind; in brackets, the multiple of the floor for framing,"
-             " of the asyncio Protocol for the echo, of the reference for push)\n\n")
+    title = (
+        "\n## Instructions per message (callgrind; in brackets, the multiple of the floor for framing,"
+        " of the asyncio Protocol for the echo, of the reference for push)\n\n"
+    )
     if shutil.which("valgrind") is None:
         return title + "Not counted: valgrind is not installed (apt-get install valgrind).\n"
     import instructions
@@ -193,8 +228,10 @@ def main(argv=None):
     parser.add_argument("--counts-only", action="store_true", help="only count instructions (needs valgrind)")
     args = parser.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
-    machine = (f"{platform.python_implementation()} {platform.python_version()} on "
-               f"{platform.machine()}, {os.cpu_count()} cores")
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()} on "
+        f"{platform.machine()}, {os.cpu_count()} cores"
+    )
     report = f"# asynchat benchmark report\n\n{machine}\n"
     json_path = os.path.join(RESULTS, "latest.json")
     table = {}

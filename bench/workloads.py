@@ -26,7 +26,7 @@ HANDLERS = ("documented", "plumbing")
 
 
 def chunked(data, size):
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 class Workload:
@@ -67,8 +67,9 @@ def length_prefixed(records=40000, recv_size=64 * KIB):
 
 
 def one_large_message(size=64 * MIB, recv_size=64 * KIB):
-    return Workload("64MiB-message", chunked(b"m" * scaled(size) + b"\r\n", recv_size), b"\r\n",
-                    unit="byte", stream=True)
+    return Workload(
+        "64MiB-message", chunked(b"m" * scaled(size) + b"\r\n", recv_size), b"\r\n", unit="byte", stream=True
+    )
 
 
 def framing_workloads():
@@ -104,12 +105,14 @@ def framing_channel(base, workload, handler="documented"):
             return next(self.chunks)
 
         if workload.stream:
+
             def collect_incoming_data(self, data):
                 self.streamed += len(data)
 
             def found_terminator(self):
                 self.messages += 1
         elif handler == "documented":
+
             def collect_incoming_data(self, data):
                 self.parts.append(data)
 

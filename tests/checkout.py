@@ -4,8 +4,20 @@ import os
 import shutil
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_ARTIFACTS = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "*.so", "*.c",
-                                    "__pycache__", ".hypothesis", ".pytest_cache", ".benchmarks", "results")
+_ARTIFACTS = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "*.so",
+    "*.c",
+    "__pycache__",
+    ".hypothesis",
+    ".pytest_cache",
+    ".benchmarks",
+    "results",
+)
 
 
 def clean_copy(destination):

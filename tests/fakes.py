@@ -21,8 +21,16 @@ _fds = itertools.count(100_000)  # never a real descriptor: nothing here is poll
 class Faults:
     """What the socket does on each call; by default, everything asked, no error."""
 
-    def __init__(self, seed=0, recv_max=None, send_max=None, would_block=0.0,
-                 reset_recv_after=None, reset_send_after=None, send_error=errno.ECONNRESET):
+    def __init__(
+        self,
+        seed=0,
+        recv_max=None,
+        send_max=None,
+        would_block=0.0,
+        reset_recv_after=None,
+        reset_send_after=None,
+        send_error=errno.ECONNRESET,
+    ):
         # One generator per direction: an engine that sends in fewer calls must
         # not change what recv() returns.
         self.rng = {"recv": random.Random(seed), "send": random.Random(seed + 1)}

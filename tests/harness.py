@@ -44,7 +44,7 @@ def recorder_class(base):
             if action == "peek":
                 self.events.append(("peek", self.ac_in_buffer))
             elif action is not None:
-                self.ac_in_buffer = self.ac_in_buffer[action[1]:]
+                self.ac_in_buffer = self.ac_in_buffer[action[1] :]
             self.set_terminator(term)
 
     return Recorder

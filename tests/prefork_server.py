@@ -14,8 +14,13 @@ def start(*args, env=None):
     It runs in a session of its own, so that stop() can reach its workers even
     if the parent died.
     """
-    server = subprocess.Popen([sys.executable, EXAMPLE, "--port", "0", *args], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, EXAMPLE, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     banner = server.stdout.readline().decode()
     if not banner.startswith("listening on 127.0.0.1:"):
         stop(server)

@@ -19,15 +19,20 @@ import sys
 import test_memory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SETTINGS = {"this machine's defaults": {}, "a CPU reporting a 260 MiB cache": {"PYPY_GC_NURSERY": "130MB"},
-            "PyPy's fallback nursery": {"PYPY_GC_NURSERY": "4MB"}, "the documented settings": test_memory.PYPY_GC}
+SETTINGS = {
+    "this machine's defaults": {},
+    "a CPU reporting a 260 MiB cache": {"PYPY_GC_NURSERY": "130MB"},
+    "PyPy's fallback nursery": {"PYPY_GC_NURSERY": "4MB"},
+    "the documented settings": test_memory.PYPY_GC,
+}
 
 
 def measure(protection, mib, env_changes):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYPY_GC_")}
     env.update(env_changes, PYTHONDONTWRITEBYTECODE="1")
-    with subprocess.Popen([sys.executable, test_memory.SERVER, "pipelined", protection],
-                          stdout=subprocess.PIPE, env=env) as proc:
+    with subprocess.Popen(
+        [sys.executable, test_memory.SERVER, "pipelined", protection], stdout=subprocess.PIPE, env=env
+    ) as proc:
         port = int(proc.stdout.readline())
         sent, echoed, _ = test_memory.pipeline(socket.create_connection(("127.0.0.1", port)), mib * test_memory.MIB)
         assert sent == echoed
@@ -45,10 +50,13 @@ def main(sizes):
         for mib in sizes:
             protected = measure("protected", mib, env)
             unprotected = measure("unprotected", mib, env)
-            print(f"| {name} {' '.join(f'{k}={v}' for k, v in env.items())} | {protected['nursery']} "
-                  f"| {mib} MiB | {protected['growth_kib'] / 1024:.1f} "
-                  f"| {protected['most_queued'] / 2**20:.2f} MiB | {protected.get('gc_peak')} "
-                  f"| {unprotected['growth_kib'] / 1024:.1f} |", flush=True)
+            print(
+                f"| {name} {' '.join(f'{k}={v}' for k, v in env.items())} | {protected['nursery']} "
+                f"| {mib} MiB | {protected['growth_kib'] / 1024:.1f} "
+                f"| {protected['most_queued'] / 2**20:.2f} MiB | {protected.get('gc_peak')} "
+                f"| {unprotected['growth_kib'] / 1024:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -83,16 +83,24 @@ def test_import_leaves_the_gil_disabled():
     """The compiled engine declares that it runs without the GIL, so importing it does not turn it back on."""
     code = "import sys, asynchat; print(asynchat.IMPLEMENTATION, sys._is_gil_enabled())"
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
-    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
-                            capture_output=True, text=True, cwd="/", env=env)
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True, cwd="/", env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [asynchat.IMPLEMENTATION, "False"]
 
 
 @pytest.mark.parametrize(
     "haystack,needle",
-    [("qwerty\r", "\r\n"), ("qwertydkjf", "\r\n"), (b"xaa", b"aab"), (b"", b"ab"), (b"abc", b""),
-     (b"\r\n.\r", b"\r\n.\r\n"), ("", "")],
+    [
+        ("qwerty\r", "\r\n"),
+        ("qwertydkjf", "\r\n"),
+        (b"xaa", b"aab"),
+        (b"", b"ab"),
+        (b"abc", b""),
+        (b"\r\n.\r", b"\r\n.\r\n"),
+        ("", ""),
+    ],
 )
 def test_find_prefix_at_end_matches_reference(engine, ref, haystack, needle):
     assert engine.find_prefix_at_end(haystack, needle) == ref.find_prefix_at_end(haystack, needle)

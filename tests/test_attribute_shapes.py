@@ -110,8 +110,7 @@ def with_callable_object_found_terminator(base):
 def with_custom_getattribute(base):
     class Tracing(plain_collector(base)):
         def __getattribute__(self, name):
-            if name in ("terminator", "get_terminator", "collect_incoming_data",
-                        "found_terminator", "incoming"):
+            if name in ("terminator", "get_terminator", "collect_incoming_data", "found_terminator", "incoming"):
                 object.__getattribute__(self, "log").append("get " + name)
             return object.__getattribute__(self, name)
 
@@ -140,9 +139,16 @@ def with_deque_incoming(base):
     return DequeIncoming
 
 
-SHAPES = [plain_collector, with_terminator_property, with_incoming_property,
-          with_static_found_terminator, with_callable_object_found_terminator,
-          with_custom_getattribute, replacing_incoming, with_deque_incoming]
+SHAPES = [
+    plain_collector,
+    with_terminator_property,
+    with_incoming_property,
+    with_static_found_terminator,
+    with_callable_object_found_terminator,
+    with_custom_getattribute,
+    replacing_incoming,
+    with_deque_incoming,
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.__name__ for s in SHAPES])

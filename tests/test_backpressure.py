@@ -1,6 +1,5 @@
 """ac_out_high_water / ac_out_low_water: reading pauses while too much output waits, on both engines."""
 
-
 from fakes import FakeSocket, Faults, echo_class, pump
 
 import asynchat
@@ -26,7 +25,7 @@ def test_reading_and_framing_pause_above_the_high_mark(engine):
     # Stopped at the first reply that took the queue over 1000 bytes: the 11th.
     assert len(chan.lines) == 11
     assert not chan.readable()
-    assert chan.ac_in_buffer == STREAM[11 * 100:]
+    assert chan.ac_in_buffer == STREAM[11 * 100 :]
     chan.handle_write()  # the peer still reads nothing: still paused
     assert not chan.readable() and len(chan.lines) == 11
     chan.close()
@@ -53,8 +52,10 @@ def test_the_queue_never_grows_past_the_high_mark_by_more_than_one_reply(engine)
     sock.faults.recv_max = 2000
     peak = pauses = 0
     for _ in range(1000):
-        for ready, handle in ((chan.readable() and sock.incoming, chan.handle_read),
-                              (chan.writable(), chan.handle_write)):
+        for ready, handle in (
+            (chan.readable() and sock.incoming, chan.handle_read),
+            (chan.writable(), chan.handle_write),
+        ):
             if ready:
                 was_readable = chan.readable()
                 handle()
@@ -134,6 +135,7 @@ def test_a_stale_count_is_reset_when_a_send_empties_the_fifo(engine):
 
 def test_output_pushed_from_inside_send_is_counted(engine):
     """A send() that pushes (a logging or tee subclass) leaves that output counted, not reset."""
+
     class PushingSend(marked(high=1000, low=200)):
         def send(self, data):
             sent = super().send(data)
@@ -153,6 +155,7 @@ def test_output_pushed_from_inside_send_is_counted(engine):
 
 def test_the_marks_work_with_the_message_limit_and_every_terminator_kind(engine, ref):
     """Pausing between messages leaves the callback trace the reference's."""
+
     def record(base, **settings):
         class Recording(base):
             vars().update(settings)
@@ -169,6 +172,7 @@ def test_the_marks_work_with_the_message_limit_and_every_terminator_kind(engine,
                 self.trace.append(self.terminator)
                 self.push(b"r" * 300)
                 self.set_terminator([b"\r\n", 7, b"END"][len(self.trace) % 3])
+
         return Recording
 
     ours = record(asynchat.async_chat, ac_out_high_water=500, ac_out_low_water=100, ac_max_message_size=100)

@@ -25,7 +25,10 @@ def build_wheel(source, out, **env_changes):
     env.update(env_changes)
     return subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-v", "-w", str(out), str(source)],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -46,8 +49,14 @@ def test_wheel_carries_the_hook_the_engines_and_the_stubs(source, tmp_path):
     result = build_wheel(source, tmp_path / "out")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     names = wheel_names(tmp_path / "out")
-    for expected in ("asynchat-precedence.pth", "asynchat_precedence.py", HOME + "__init__.py",
-                     HOME + "_fallback.py", HOME + "_speedups.pyi", "asynchat-stubs/__init__.pyi"):
+    for expected in (
+        "asynchat-precedence.pth",
+        "asynchat_precedence.py",
+        HOME + "__init__.py",
+        HOME + "_fallback.py",
+        HOME + "_speedups.pyi",
+        "asynchat-stubs/__init__.pyi",
+    ):
         assert expected in names
     # Nothing where other distributions install their asynchat/__init__.py.
     assert not [n for n in names if n.startswith("asynchat/")]
@@ -59,10 +68,37 @@ def test_wheel_carries_the_hook_the_engines_and_the_stubs(source, tmp_path):
 
 
 # Modules that left the standard library after 3.9 (PEP 594 and others): PyPI refuses them as names too.
-REMOVED_MODULES = {"asynchat", "asyncore", "smtpd", "distutils", "imp", "aifc", "audioop", "cgi", "cgitb",
-                   "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "pipes",
-                   "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3", "formatter", "parser",
-                   "symbol", "binhex"}
+REMOVED_MODULES = {
+    "asynchat",
+    "asyncore",
+    "smtpd",
+    "distutils",
+    "imp",
+    "aifc",
+    "audioop",
+    "cgi",
+    "cgitb",
+    "chunk",
+    "crypt",
+    "imghdr",
+    "mailcap",
+    "msilib",
+    "nis",
+    "nntplib",
+    "ossaudiodev",
+    "pipes",
+    "sndhdr",
+    "spwd",
+    "sunau",
+    "telnetlib",
+    "uu",
+    "xdrlib",
+    "lib2to3",
+    "formatter",
+    "parser",
+    "symbol",
+    "binhex",
+}
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="reads pyproject.toml with tomllib")
@@ -140,8 +176,9 @@ def project_files():
 
 def test_the_sdist_carries_every_project_file_and_no_generated_code(source, tmp_path):
     code = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "sdist")], cwd=source,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "sdist")], cwd=source, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     name = result.stdout.strip().splitlines()[-1]
     with tarfile.open(tmp_path / "sdist" / name) as tf:
@@ -164,8 +201,12 @@ WHEEL_PLATFORMS = {
 @pytest.mark.parametrize("platform", WHEEL_PLATFORMS)
 def test_cibuildwheel_selects_the_documented_wheels(platform):
     pytest.importorskip("cibuildwheel")
-    result = subprocess.run([sys.executable, "-m", "cibuildwheel", "--print-build-identifiers", "--platform",
-                             platform, CHECKOUT], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "cibuildwheel", "--print-build-identifiers", "--platform", platform, CHECKOUT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     expected = {f"{python}-{tag}" for python in PYTHONS for tag in WHEEL_PLATFORMS[platform]}
     assert set(result.stdout.split()) == expected

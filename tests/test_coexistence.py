@@ -58,7 +58,9 @@ def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(out), str(tree)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (name,) = os.listdir(out)
@@ -71,18 +73,26 @@ class Venv:
         self.python = str(root / "bin" / "python")
         self.site = subprocess.run(
             [self.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            check=True, capture_output=True, text=True).stdout.strip()
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     def pip(self, *args):
-        result = subprocess.run([self.python, "-m", "pip", "-q", "--disable-pip-version-check", *args],
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [self.python, "-m", "pip", "-q", "--disable-pip-version-check", *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, f"pip {' '.join(args)}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
 
     def which(self, **env_changes):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCHAT_") and k != "PYTHONPATH"}
         env.update(env_changes)
-        result = subprocess.run([self.python, "-c", PROBE], capture_output=True, text=True, env=env,
-                                cwd=self.site, timeout=60)
+        result = subprocess.run(
+            [self.python, "-c", PROBE], capture_output=True, text=True, env=env, cwd=self.site, timeout=60
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         return json.loads(result.stdout)
 
@@ -95,8 +105,11 @@ class Venv:
         assert check.returncode == 0, check.stdout + check.stderr
 
     def leftovers(self):
-        return sorted(name for name in os.listdir(self.site)
-                      if name in OURS or name.startswith(("asynchat_precedence", "fast_asynchat-")))
+        return sorted(
+            name
+            for name in os.listdir(self.site)
+            if name in OURS or name.startswith(("asynchat_precedence", "fast_asynchat-"))
+        )
 
 
 OTHERS = ["pyasynchat", "standard-asynchat"]

@@ -74,8 +74,7 @@ IMPLEMENTATIONS = ["cython", "python"]
 
 def suites():
     if sys.version_info < (3, 12):
-        return ["test.test_asynchat", "test.test_ftplib", "test.test_poplib",
-                "test.test_smtplib", "test.test_smtpd"]
+        return ["test.test_asynchat", "test.test_ftplib", "test.test_poplib", "test.test_smtplib", "test.test_smtpd"]
     return ["test_asynchat.py (3.11)", "test.test_ftplib", "test.test_poplib", "test.test_smtplib"]
 
 
@@ -95,9 +94,13 @@ def locate(suite):
 # Every suite on both engines under asyncore.loop(), as the suites are written; under
 # asynchat.loop() on the engine this interpreter uses by default (test_loop.py compares the
 # two loops on both engines).  test_smtpd runs no loop.
-CASES = [(suite, implementation, loop_name)
-         for suite in suites() for loop_name in ("asyncore", "asynchat") for implementation in IMPLEMENTATIONS
-         if loop_name == "asyncore" or (implementation == asynchat.IMPLEMENTATION and "smtpd" not in suite)]
+CASES = [
+    (suite, implementation, loop_name)
+    for suite in suites()
+    for loop_name in ("asyncore", "asynchat")
+    for implementation in IMPLEMENTATIONS
+    if loop_name == "asyncore" or (implementation == asynchat.IMPLEMENTATION and "smtpd" not in suite)
+]
 
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's test.support is needed")
@@ -112,7 +115,11 @@ def test_cpython_suite_passes(suite, implementation, loop_name, tmp_path):
         env["ASYNCHAT_NO_EXTENSIONS"] = "1"
     result = subprocess.run(
         [sys.executable, "-W", "ignore::DeprecationWarning", "-c", DRIVER, target, implementation, loop_name],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     report = result.stdout + result.stderr
     assert "testing " in result.stdout, report[-4000:]

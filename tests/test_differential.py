@@ -29,7 +29,7 @@ def chunkings(draw):
     pos = 0
     while pos < len(data):
         size = draw(st.one_of(st.integers(1, 8), st.integers(1, len(data) + 16)))
-        chunks.append(data[pos:pos + size])
+        chunks.append(data[pos : pos + size])
         pos += size
         if draw(st.integers(0, 9)) == 0:
             chunks.append(b"")
@@ -71,7 +71,10 @@ def test_overridden_get_terminator_matches_reference(engine, ref, chunks, first,
     assert_same_trace(
         overriding_get_terminator(asynchat.async_chat),
         overriding_get_terminator(ref.async_chat),
-        chunks, first, program, None,
+        chunks,
+        first,
+        program,
+        None,
     )
 
 
@@ -80,7 +83,7 @@ def split_everywhere(data):
     yield [data]
     for i in range(1, len(data)):
         yield [data[:i], data[i:]]
-    yield [data[i:i + 1] for i in range(len(data))]
+    yield [data[i : i + 1] for i in range(len(data))]
 
 
 CORPUS = [
@@ -112,16 +115,24 @@ def test_corpus_matches_reference_at_every_split(engine, ref, name, stream, firs
 def test_int_terminator_counts_down_and_is_zero_when_found(engine):
     events = run_trace(asynchat.async_chat, [b"abc", b"defg", b"hij"], 8)
     assert events == [
-        ("collect", b"abc"), ("left", b"", 5),
-        ("collect", b"defg"), ("left", b"", 1),
-        ("collect", b"h"), ("found", 0), ("collect", b"ij"), ("left", b"", 0),
+        ("collect", b"abc"),
+        ("left", b"", 5),
+        ("collect", b"defg"),
+        ("left", b"", 1),
+        ("collect", b"h"),
+        ("found", 0),
+        ("collect", b"ij"),
+        ("left", b"", 0),
     ]
 
 
 def test_terminator_prefix_is_held_back_until_resolved(engine):
     events = run_trace(asynchat.async_chat, [b"abc\r", b"\r", b"\n"], b"\r\n")
     assert events == [
-        ("collect", b"abc"), ("left", b"\r", b"\r\n"),
-        ("collect", b"\r"), ("left", b"\r", b"\r\n"),
-        ("found", b"\r\n"), ("left", b"", b"\r\n"),
+        ("collect", b"abc"),
+        ("left", b"\r", b"\r\n"),
+        ("collect", b"\r"),
+        ("left", b"\r", b"\r\n"),
+        ("found", b"\r\n"),
+        ("left", b"", b"\r\n"),
     ]

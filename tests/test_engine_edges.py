@@ -52,10 +52,15 @@ def outcome(call):
 
 # ---- a read re-entered from a callback -------------------------------------------------------
 
-@pytest.mark.parametrize("limit,rest", [
-    (None, [b"aaaaaaaabb", b"c", "found"]),
-    (10, [b"aaaaaaaabb", "too large", "found"]),
-], ids=["no limit", "message limit"])
+
+@pytest.mark.parametrize(
+    "limit,rest",
+    [
+        (None, [b"aaaaaaaabb", b"c", "found"]),
+        (10, [b"aaaaaaaabb", "too large", "found"]),
+    ],
+    ids=["no limit", "message limit"],
+)
 def test_a_read_from_inside_a_callback_is_refused_before_it_receives(engine, limit, rest):
     class Reentering(Scripted):
         ac_max_message_size = limit
@@ -95,7 +100,7 @@ def test_handle_write_from_a_callback_while_paused_frames_everything_once_in_ord
         ac_out_low_water = 1
 
         def found_terminator(self):
-            line = b"".join(x for x in self.seen[self.mark:] if x != "found")
+            line = b"".join(x for x in self.seen[self.mark :] if x != "found")
             super().found_terminator()
             self.mark = len(self.seen)
             self.push(line + b"\n")
@@ -113,6 +118,7 @@ def test_handle_write_from_a_callback_while_paused_frames_everything_once_in_ord
 
 # ---- send() results --------------------------------------------------------------------------
 
+
 def send_returning(result):
     class Sender(Scripted):
         def send(self, data):
@@ -124,20 +130,27 @@ def send_returning(result):
     return got, [bytes(x) for x in chan.producer_fifo], chan._framer.queued
 
 
-@pytest.mark.parametrize("result,expected", [
-    (2**70, (("ok", None), [], 0)),  # more than was given: all of it, as the reference
-    (10, (("ok", None), [], 0)),
-    (True, (("ok", None), [b"123456789"], 9)),  # bool is an int, as for the reference
-    (None, (("ok", None), [b"0123456789"], 10)),  # any false result is 0, as for the reference
-    (0.0, (("ok", None), [b"0123456789"], 10)),
-    (1.0, (("TypeError", "send() must return the number of bytes sent, an int, not float"),
-           [b"0123456789"], 10)),
-    ("3", (("TypeError", "send() must return the number of bytes sent, an int, not str"), [b"0123456789"], 10)),
-    (-1, (("ValueError", "send() returned -1: the number of bytes sent cannot be negative"),
-          [b"0123456789"], 10)),
-    (-2**63, (("ValueError", f"send() returned {-2**63}: the number of bytes sent cannot be negative"),
-              [b"0123456789"], 10)),
-])
+@pytest.mark.parametrize(
+    "result,expected",
+    [
+        (2**70, (("ok", None), [], 0)),  # more than was given: all of it, as the reference
+        (10, (("ok", None), [], 0)),
+        (True, (("ok", None), [b"123456789"], 9)),  # bool is an int, as for the reference
+        (None, (("ok", None), [b"0123456789"], 10)),  # any false result is 0, as for the reference
+        (0.0, (("ok", None), [b"0123456789"], 10)),
+        (1.0, (("TypeError", "send() must return the number of bytes sent, an int, not float"), [b"0123456789"], 10)),
+        ("3", (("TypeError", "send() must return the number of bytes sent, an int, not str"), [b"0123456789"], 10)),
+        (-1, (("ValueError", "send() returned -1: the number of bytes sent cannot be negative"), [b"0123456789"], 10)),
+        (
+            -(2**63),
+            (
+                ("ValueError", f"send() returned {-(2**63)}: the number of bytes sent cannot be negative"),
+                [b"0123456789"],
+                10,
+            ),
+        ),
+    ],
+)
 def test_a_send_result_means_the_same_on_both_engines(result, expected):
     for module in engine_modules().values():
         with running_on(module):
@@ -160,10 +173,11 @@ def test_sane_send_results_leave_what_the_reference_leaves(engine, ref, result):
 
 def test_framer_sent_refuses_a_negative_count(engine):
     with pytest.raises(ValueError, match="negative"):
-        engine.Framer().sent(-2**63, [])
+        engine.Framer().sent(-(2**63), [])
 
 
 # ---- ac_out_buffer_size beyond a C size ------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", [2**63 - 1, 2**63, 2**100])
 def test_an_out_buffer_size_beyond_any_buffer_sends_as_the_reference(engine, ref, size):
@@ -183,6 +197,7 @@ def test_an_out_buffer_size_beyond_any_buffer_sends_as_the_reference(engine, ref
 
 
 # ---- a Framer made without __init__ ----------------------------------------------------------
+
 
 class Sink:
     terminator = b"\r\n"

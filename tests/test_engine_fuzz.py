@@ -32,8 +32,9 @@ ACTIONS = st.one_of(
     st.tuples(st.just("limit"), st.sampled_from([None, 0, 1, 5, 50])),
     st.tuples(st.just("marks"), st.sampled_from([(None, None), (4, None), (10, 2), (0, 0), (3, 5)])),
     st.tuples(st.just("out_size"), st.sampled_from([1, 3, 65536, 2**63])),
-    st.sampled_from([("peek",), ("read",), ("write",), ("discard",), ("close_when_done",), ("close",),
-                     ("raise",), ("nothing",)]),
+    st.sampled_from(
+        [("peek",), ("read",), ("write",), ("discard",), ("close_when_done",), ("close",), ("raise",), ("nothing",)]
+    ),
 )
 SEND_RESULTS = st.one_of(st.integers(0, 12), st.sampled_from([None, 2**70, -1, 1.0, True]))
 STEPS = st.lists(
@@ -47,8 +48,7 @@ STEPS = st.lists(
 
 
 # The channel's protection at the start (class attributes); actions change them later.
-START = st.tuples(st.sampled_from([None, 0, 1, 5, 50]),
-                  st.sampled_from([(None, None), (4, None), (10, 2), (50, 40)]))
+START = st.tuples(st.sampled_from([None, 0, 1, 5, 50]), st.sampled_from([(None, None), (4, None), (10, 2), (50, 40)]))
 
 
 class ActionFailed(Exception):
@@ -99,7 +99,7 @@ class Fuzzed(asynchat.async_chat):
         if action == "term":
             self.set_terminator(arg[0])
         elif action == "drop":
-            self.ac_in_buffer = self.ac_in_buffer[arg[0]:]
+            self.ac_in_buffer = self.ac_in_buffer[arg[0] :]
         elif action == "assign":
             self.ac_in_buffer = arg[0]
         elif action == "push":
@@ -136,9 +136,20 @@ def queued(item):
 
 def record(chan):
     framer = chan._framer
-    return (chan.ac_in_buffer, chan.terminator, [queued(item) for item in chan.producer_fifo],
-            bytes(chan.wire), chan.connected, chan.readable(), chan.writable(), framer.queued,
-            framer.paused, framer.feeding, framer.reading, framer.deferred)
+    return (
+        chan.ac_in_buffer,
+        chan.terminator,
+        [queued(item) for item in chan.producer_fifo],
+        bytes(chan.wire),
+        chan.connected,
+        chan.readable(),
+        chan.writable(),
+        framer.queued,
+        framer.paused,
+        framer.feeding,
+        framer.reading,
+        framer.deferred,
+    )
 
 
 def run(actions, first_terminator, start, steps):

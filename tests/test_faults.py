@@ -62,7 +62,7 @@ def test_a_peer_gone_on_send_closes_cleanly_after_an_exact_prefix(engine, ref, p
     assert not chan.connected and sock.closed
     assert chan.errors == theirs.errors == []
     assert bytes(sock.wire) == STREAM[:5000] == bytes(their_sock.wire)
-    assert chan.lines == LINES[:len(chan.lines)]
+    assert chan.lines == LINES[: len(chan.lines)]
 
 
 def test_a_peer_gone_on_recv_closes_cleanly_after_an_exact_prefix(engine, ref, protection):
@@ -70,16 +70,18 @@ def test_a_peer_gone_on_recv_closes_cleanly_after_an_exact_prefix(engine, ref, p
     chan, sock = serve(asynchat.async_chat, Faults(seed=5, **faults), protection)
     theirs, their_sock = serve(ref.async_chat, Faults(seed=5, **faults))
     assert not chan.connected and sock.closed and chan.errors == []
-    assert chan.lines == theirs.lines == LINES[:len(theirs.lines)]
+    assert chan.lines == theirs.lines == LINES[: len(theirs.lines)]
     assert bytes(sock.wire) == bytes(their_sock.wire)
 
 
 def fail_once(when):
     """A hook that raises the first time when(chan, value) is true."""
+
     def hook(chan, value):
         if not getattr(chan, "failed", False) and when(chan, value):
             chan.failed = True
             raise RuntimeError(f"application error at {value[:12]!r}")
+
     return hook
 
 
@@ -138,7 +140,7 @@ def test_close_or_discard_inside_a_callback_as_with_the_reference(engine, ref, p
     theirs, their_sock = serve(ref.async_chat, Faults(seed=8, **faults), found=act)
     if protection:
         # Paused reading may leave lines of the last recv unframed when the channel closes.
-        assert len(chan.lines) > 20 and chan.lines == theirs.lines[:len(chan.lines)]
+        assert len(chan.lines) > 20 and chan.lines == theirs.lines[: len(chan.lines)]
     else:
         assert chan.lines == theirs.lines
     wire = bytes(sock.wire)
@@ -147,7 +149,7 @@ def test_close_or_discard_inside_a_callback_as_with_the_reference(engine, ref, p
         # What was queued is dropped; line 20 and those after it are echoed whole.
         after = b"".join(line + b"\n" for line in chan.lines[20:])
         assert wire.endswith(after)
-        wire = wire[:-len(after)]
+        wire = wire[: -len(after)]
     assert STREAM.startswith(wire)
 
 

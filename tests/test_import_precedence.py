@@ -13,11 +13,15 @@ PROBE = "import asynchat; print(asynchat.__file__); print(getattr(asynchat, 'IMP
 
 
 def run(tmp_path, args, **env_changes):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "ASYNCHAT_USE_STDLIB", "ASYNCHAT_USE_OTHER")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ASYNCHAT_USE_STDLIB", "ASYNCHAT_USE_OTHER")}
     env.update(env_changes)
-    return subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def installed_site_dir():
@@ -26,7 +30,8 @@ def installed_site_dir():
     home = os.path.dirname(package)
     site_dir = os.path.dirname(home)
     if os.path.basename(home) != "_asynchat_home" or not os.path.exists(
-            os.path.join(site_dir, "asynchat-precedence.pth")):
+        os.path.join(site_dir, "asynchat-precedence.pth")
+    ):
         pytest.fail(f"asynchat under test ({asynchat.__file__}) is not an installed copy; install with pip install .")
     return site_dir
 
@@ -55,8 +60,7 @@ def test_opting_out_gives_the_other_module(tmp_path, variable):
 
 def test_opting_out_at_start_up_imports_nothing_of_ours(tmp_path):
     installed_site_dir()
-    result = run(tmp_path, ["-c", "import sys; print('asynchat_precedence' in sys.modules)"],
-                 ASYNCHAT_USE_OTHER="1")
+    result = run(tmp_path, ["-c", "import sys; print('asynchat_precedence' in sys.modules)"], ASYNCHAT_USE_OTHER="1")
     assert result.stdout.strip() == "False", result.stderr
     result = run(tmp_path, ["-c", "import sys; print('asynchat_precedence' in sys.modules)"])
     assert result.stdout.strip() == "True", result.stderr

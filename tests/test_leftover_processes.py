@@ -18,13 +18,21 @@ def run_session(tmp_path, body):
         "import leftover_processes\n\n\ndef pytest_configure(config):\n    leftover_processes.register(config)\n"
     )
     env = dict(os.environ, PYTHONPATH=HERE)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_process_left_running_fails_the_session_and_is_killed(tmp_path):
     pid_file = tmp_path / "pid"
-    result = run_session(tmp_path, f"""
+    result = run_session(
+        tmp_path,
+        f"""
         import os, subprocess, sys, time
 
         def test_forgets_its_server():
@@ -35,7 +43,8 @@ def test_a_process_left_running_fails_the_session_and_is_killed(tmp_path):
             with open(f"/proc/{{proc.pid}}/environ", "rb") as f:
                 assert token in f.read().split(b"\\0")
             assert proc.poll() is None
-    """)
+    """,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 passed" in result.stdout and "outlived it (now killed)" in result.stdout, result.stdout
     pid = int(pid_file.read_text())
@@ -49,12 +58,15 @@ def test_a_process_left_running_fails_the_session_and_is_killed(tmp_path):
 
 
 def test_a_session_that_stops_what_it_started_passes(tmp_path):
-    result = run_session(tmp_path, """
+    result = run_session(
+        tmp_path,
+        """
         import subprocess, sys
 
         def test_stops_its_server():
             proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
             proc.kill()
             proc.wait()
-    """)
+    """,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

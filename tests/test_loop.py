@@ -342,6 +342,7 @@ def test_a_push_from_outside_its_handlers_is_sent_in_full(engine, run_loop):
         assert channel.producer_fifo, "the socket took everything: the test needs a partial send"
         got = []
         import threading
+
         reader = threading.Thread(target=lambda: got.append(read_all(client, len(payload))))
         reader.start()
         run_until(sock_map, lambda: not channel.producer_fifo, run_loop)
@@ -354,6 +355,7 @@ def test_a_push_from_outside_its_handlers_is_sent_in_full(engine, run_loop):
 
 def test_a_push_by_another_channels_handler_is_sent_in_full(engine, run_loop, sock_map):
     """A broadcast: one channel's found_terminator() pushes to every other."""
+
     class Broadcast(LineServer):
         def found_terminator(self):
             line = self.take_message() + b"\n"
@@ -406,6 +408,7 @@ def test_discard_buffers_and_close_when_done_from_outside(engine, run_loop):
 
 def test_reading_paused_by_the_water_marks_resumes(engine, run_loop, sock_map):
     """The server pushes 64 KiB per line; the client reads only after it sent everything."""
+
     class Bulky(LineServer):
         ac_out_high_water = 1 << 18
 
@@ -427,6 +430,7 @@ def test_reading_paused_by_the_water_marks_resumes(engine, run_loop, sock_map):
         run_for(run_loop, sock_map, 5)
         assert server.channels[0]._framer.paused  # and stays so while the peer reads nothing
         import threading
+
         got = []
         reader = threading.Thread(target=lambda: got.append(read_all(client_sock, lines * ((1 << 16) + 1))))
         reader.start()
@@ -471,8 +475,11 @@ def test_overridden_predicates_are_asked_every_iteration(engine):
 
 def test_an_idle_async_chat_is_not_asked(engine, monkeypatch):
     asked = []
-    monkeypatch.setattr(_loop._MapLoop, "_update", lambda self, fd, obj, update=_loop._MapLoop._update: (
-        asked.append(obj), update(self, fd, obj))[1])
+    monkeypatch.setattr(
+        _loop._MapLoop,
+        "_update",
+        lambda self, fd, obj, update=_loop._MapLoop._update: (asked.append(obj), update(self, fd, obj))[1],
+    )
     pairs = [tcp_pair() for _ in range(50)]
     sock_map = {}
     channels = [Sink(server, sock_map) for server, _ in pairs]

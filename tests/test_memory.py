@@ -103,7 +103,7 @@ def pipeline(sock, total):
             if not sel.select(timeout=1.0):
                 stalled = True  # a second without room to send: the server stopped reading
             else:
-                pos += sock.send(data[pos:pos + 256 * KIB])
+                pos += sock.send(data[pos : pos + 256 * KIB])
         sel.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
         while echoed < len(data):
             events = sel.select(timeout=30)
@@ -111,7 +111,7 @@ def pipeline(sock, total):
             for _, mask in events:
                 if mask & selectors.EVENT_WRITE and pos < len(data):
                     try:
-                        pos += sock.send(data[pos:pos + 256 * KIB])
+                        pos += sock.send(data[pos : pos + 256 * KIB])
                     except BlockingIOError:
                         stalled = True
                 if mask & selectors.EVENT_READ:
@@ -136,8 +136,10 @@ def test_a_message_limit_bounds_a_peer_that_never_sends_a_terminator(start, engi
     proc, sock = start("unterminated", "protected")
     sent = send_unterminated(sock, 256 * MIB)
     grown = growth_kib(proc)
-    print(f"\nunterminated, protected ({engine_name}): {sent // MIB} MiB sent before the close, "
-          f"peak RSS +{grown / KIB:.1f} MiB")
+    print(
+        f"\nunterminated, protected ({engine_name}): {sent // MIB} MiB sent before the close, "
+        f"peak RSS +{grown / KIB:.1f} MiB"
+    )
     assert sent < 256 * MIB  # the server closed the connection
     assert grown < 16 * KIB
 

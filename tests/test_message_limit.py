@@ -43,7 +43,7 @@ def apply_limit(trace, limit):
             data = event[1]
             if len(data) > limit - size:
                 if limit - size:
-                    expected.append(("collect", data[:limit - size]))
+                    expected.append(("collect", data[: limit - size]))
                 expected.append(("too_large",))
                 skipping = True
                 continue
@@ -70,9 +70,13 @@ def test_a_limit_no_message_reaches_changes_nothing(engine, ref, chunks, first, 
 def test_a_message_of_exactly_the_limit_passes(engine):
     events = run_trace(limited_class(asynchat.async_chat, 5), [b"12345\n123456\nok\n"], b"\n")
     assert events == [
-        ("collect", b"12345"), ("found", b"\n"),
-        ("collect", b"12345"), ("too_large",), ("found", b"\n"),
-        ("collect", b"ok"), ("found", b"\n"),
+        ("collect", b"12345"),
+        ("found", b"\n"),
+        ("collect", b"12345"),
+        ("too_large",),
+        ("found", b"\n"),
+        ("collect", b"ok"),
+        ("found", b"\n"),
         ("left", b"", b"\n"),
     ]
 
@@ -80,9 +84,14 @@ def test_a_message_of_exactly_the_limit_passes(engine):
 def test_an_int_terminator_counts_its_bytes_and_still_ends_the_record(engine):
     events = run_trace(limited_class(asynchat.async_chat, 4), [b"abc", b"defgh", b"ij"], 8, [(b"\n", None)])
     assert events == [
-        ("collect", b"abc"), ("left", b"", 5),
-        ("collect", b"d"), ("too_large",), ("found", 0), ("left", b"", b"\n"),
-        ("collect", b"ij"), ("left", b"", b"\n"),
+        ("collect", b"abc"),
+        ("left", b"", 5),
+        ("collect", b"d"),
+        ("too_large",),
+        ("found", 0),
+        ("left", b"", b"\n"),
+        ("collect", b"ij"),
+        ("left", b"", b"\n"),
     ]
 
 
@@ -96,8 +105,11 @@ def test_a_terminator_of_none_streams_one_message_until_it_changes(engine):
     chan.chunks = [b"line\nlonger line\n"]
     chan.handle_read()
     assert chan.events[3:] == [
-        ("collect", b"line"), ("found", b"\n"),
-        ("collect", b"longer"), ("too_large",), ("found", b"\n"),
+        ("collect", b"line"),
+        ("found", b"\n"),
+        ("collect", b"longer"),
+        ("too_large",),
+        ("found", b"\n"),
     ]
     chan.del_channel()
 
@@ -107,7 +119,13 @@ def test_the_limit_is_read_from_the_instance_at_each_recv(engine):
     chan.handle_read()
     chan.ac_max_message_size = 3
     chan.handle_read()
-    assert chan.events == [("collect", b"abcdef"), ("found", b"\n"), ("collect", b"abc"), ("too_large",), ("found", b"\n")]
+    assert chan.events == [
+        ("collect", b"abcdef"),
+        ("found", b"\n"),
+        ("collect", b"abc"),
+        ("too_large",),
+        ("found", b"\n"),
+    ]
     chan.del_channel()
 
 
@@ -146,6 +164,7 @@ def test_by_default_the_channel_logs_and_closes_and_frames_nothing_more(engine):
 
 def test_a_peer_sending_no_terminator_costs_no_more_than_the_limit(engine):
     """Whatever arrives after the limit is neither collected nor kept in the input buffer."""
+
     class Quiet(Logged):
         ac_max_message_size = 1000
 

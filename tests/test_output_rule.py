@@ -216,9 +216,7 @@ def pending_trace(module, chunks, terminators):
     return chan.seen
 
 
-stream_terminators = st.one_of(
-    st.sampled_from([b"\n", b"\r\n", b"aab", None, 0]), st.integers(1, 9)
-)
+stream_terminators = st.one_of(st.sampled_from([b"\n", b"\r\n", b"aab", None, 0]), st.integers(1, 9))
 
 
 @settings(max_examples=examples(300))
@@ -230,10 +228,9 @@ stream_terminators = st.one_of(
 def test_engines_agree_on_pending_input(data, cuts, terminators):
     chunks, at = [], 0
     for size in cuts + [len(data)]:
-        chunks.append(data[at:at + size])
+        chunks.append(data[at : at + size])
         at += size
-    traces = {name: pending_trace(module, chunks, terminators)
-              for name, module in engine_modules().items()}
+    traces = {name: pending_trace(module, chunks, terminators) for name, module in engine_modules().items()}
     python = traces.pop("python")
     for other in traces.values():
         assert other == python
@@ -249,8 +246,10 @@ def test_pending_inside_callbacks(engine):
     chan.handle_read()
     chan.del_channel()
     assert chan.seen == [
-        ("collect", b"ab", True), ("found", True, b"cd\nef"),
-        ("collect", b"cd", True), ("found", True, b"ef"),
+        ("collect", b"ab", True),
+        ("found", True, b"cd\nef"),
+        ("collect", b"cd", True),
+        ("found", True, b"ef"),
         ("collect", b"ef", False),
     ]
     chan = probe([b"QUIT\n"], [b"\n"])
@@ -263,8 +262,9 @@ def test_pending_inside_callbacks(engine):
 
 
 replies = st.lists(st.binary(min_size=1, max_size=12), max_size=3)
-exchanges = st.lists(st.tuples(st.binary(max_size=10).map(lambda b: b.replace(b"\n", b"")), replies),
-                     min_size=1, max_size=8)
+exchanges = st.lists(
+    st.tuples(st.binary(max_size=10).map(lambda b: b.replace(b"\n", b"")), replies), min_size=1, max_size=8
+)
 
 
 def request_response(base, exchange, accept=None):

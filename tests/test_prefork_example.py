@@ -27,8 +27,11 @@ def start_example():
         prefork_server.stop(server)
 
 
-@pytest.mark.parametrize("mode", [[], ["--reuseport"], ["--threads"], ["--threads", "--reuseport"]],
-                         ids=["inherited socket", "SO_REUSEPORT", "threads", "threads, SO_REUSEPORT"])
+@pytest.mark.parametrize(
+    "mode",
+    [[], ["--reuseport"], ["--threads"], ["--threads", "--reuseport"]],
+    ids=["inherited socket", "SO_REUSEPORT", "threads", "threads, SO_REUSEPORT"],
+)
 def test_workers_serve_one_port_and_stop_on_sigterm(mode, engine, start_example):
     env = dict(os.environ)
     if engine.__name__.endswith("_fallback"):
@@ -53,5 +56,7 @@ def test_workers_serve_one_port_and_stop_on_sigterm(mode, engine, start_example)
 
 
 def test_bad_worker_count_is_refused():
-    result = subprocess.run([sys.executable, prefork_server.EXAMPLE, "--workers", "0"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, prefork_server.EXAMPLE, "--workers", "0"], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2 and "--workers must be at least 1" in result.stderr

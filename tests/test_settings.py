@@ -11,8 +11,11 @@ BAD_CLASS_SETTINGS = [
     ({"ac_out_buffer_size": -1}, ValueError, "ac_out_buffer_size must be positive"),
     ({"ac_max_message_size": -5}, ValueError, "ac_max_message_size must be None or an int >= 0"),
     ({"ac_max_message_size": "64k"}, TypeError, "ac_max_message_size must be None or an int"),
-    ({"ac_out_high_water": 100, "ac_out_low_water": 200}, ValueError,
-     r"ac_out_low_water \(200\) must not be above ac_out_high_water \(100\)"),
+    (
+        {"ac_out_high_water": 100, "ac_out_low_water": 200},
+        ValueError,
+        r"ac_out_low_water \(200\) must not be above ac_out_high_water \(100\)",
+    ),
     ({"ac_out_low_water": 200}, ValueError, "ac_out_low_water is set but ac_out_high_water is None"),
     ({"ac_out_high_water": True}, TypeError, "ac_out_high_water must be None or an int"),
 ]
@@ -36,9 +39,16 @@ def test_a_bad_setting_on_the_instance_fails_at_the_next_read(engine, settings, 
 
 
 def test_good_settings_are_taken(engine):
-    cls = type("Good", (asynchat.async_chat,), {
-        "ac_in_buffer_size": 1, "ac_max_message_size": 0, "ac_out_high_water": 0, "ac_out_low_water": 0,
-    })
+    cls = type(
+        "Good",
+        (asynchat.async_chat,),
+        {
+            "ac_in_buffer_size": 1,
+            "ac_max_message_size": 0,
+            "ac_out_high_water": 0,
+            "ac_out_low_water": 0,
+        },
+    )
     chan = cls()
     assert chan.readable()
     chan.del_channel()

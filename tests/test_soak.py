@@ -171,9 +171,11 @@ def soak(run_loop, seconds, connections, seed):
 
 
 def report(tally, what):
-    print(f"\nsoak ({asynchat._chat._engine.__name__}, {what}): {tally.connections} connections, "
-          f"{tally.hangups} hang-ups, {tally.server_messages} messages in ({tally.bytes_in} bytes), "
-          f"{tally.client_messages} echoes checked ({tally.bytes_out} bytes sent), errors: {len(tally.errors)}")
+    print(
+        f"\nsoak ({asynchat._chat._engine.__name__}, {what}): {tally.connections} connections, "
+        f"{tally.hangups} hang-ups, {tally.server_messages} messages in ({tally.bytes_in} bytes), "
+        f"{tally.client_messages} echoes checked ({tally.bytes_out} bytes sent), errors: {len(tally.errors)}"
+    )
 
 
 def open_descriptors():

@@ -129,9 +129,13 @@ def test_send_override_and_handle_write_call_graph(engine):
     chan.close_when_done()
     chan.handle_write()
     assert calls == [
-        "initiate_send", ("send", b"hi"),
-        "initiate_send", ("send", b"there"),
-        "initiate_send", "handle_close", "close",
+        "initiate_send",
+        ("send", b"hi"),
+        "initiate_send",
+        ("send", b"there"),
+        "initiate_send",
+        "handle_close",
+        "close",
     ]
 
 

@@ -24,7 +24,10 @@ def mypy(tmp_path, *args):
     # Run from an empty directory, so that only the installed package can answer "asynchat".
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -45,6 +48,7 @@ def test_misuses_are_reported_on_exactly_the_marked_lines(tmp_path):
 
 
 def test_stubs_match_the_runtime_module(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mypy.stubtest", "asynchat"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "asynchat"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
