@@ -42,8 +42,33 @@ from engines import engine_modules, running_on  # noqa: E402
 from loopback import close_all  # noqa: E402
 
 
+# Modules that build wheels, make venvs, run servers for seconds or run mypy: left out of the
+# quick inner loop (pytest -m "not slow", see CONTRIBUTING.md).  The package index is "network".
+SLOW_MODULES = {
+    "test_build",
+    "test_coexistence",
+    "test_cpython_suites",
+    "test_memory",
+    "test_prefork_example",
+    "test_soak",
+    "test_typing",
+}
+NETWORK_MODULES = {"test_coexistence"}
+
+
 def pytest_configure(config):
     leftover_processes.register(config)
+    config.addinivalue_line("markers", "slow: builds, venvs, subprocess servers or long runs (not the quick loop)")
+    config.addinivalue_line("markers", "network: needs the package index")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if module in NETWORK_MODULES:
+            item.add_marker(pytest.mark.network)
 
 
 def pytest_report_header(config):
