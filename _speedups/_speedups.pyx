@@ -1,20 +1,22 @@
 # cython: language_level=3
 # cython: boundscheck=False, wraparound=False, cdivision=True
 # cython: freethreading_compatible=True
+# cython: embedsignature=True, embedsignature.format=clinic
 #
 # boundscheck/wraparound: every index and slice below is computed from offsets
 # kept within 0 <= pos <= len(buffer) (checked where a callback may have
 # shortened the buffer), never negative.
 #
 # freethreading_compatible: the module has no mutable state of its own, and a
-# Framer is its channel's, which belongs to one thread (README, "Threads").
+# Framer is its channel's, which belongs to one thread (docs/loop.md, "Threads").
 """The compiled engine: the exact API of asynchat/_fallback.py, with the hot path in C.
 
 Terminators are searched for with memchr (and memcmp for the rest of a short
 terminator), the held-back terminator prefix at the end of a buffer is found
 with memcmp, and byte-count terminators slice without copying the buffer.
-Where a channel keeps the base class's ``get_terminator`` and
-``_collect_incoming_data``, their work is done here, without their frames.
+Where a channel keeps the base class's ``get_terminator``, its work is done
+here, without its frame.  `Framer` finds the messages and hands back the
+callbacks to make; asynchat/_dispatch.py makes them, in Python on purpose.
 
 ``push()``, ``initiate_send()`` (the output rule, and gathering) and
 ``send_deferred()`` are ``async_chat``'s methods themselves: a push is one call.
@@ -34,7 +36,7 @@ from asynchat._settings import sent_count as _sent_count
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 from asynchat._dispatch import dispatch as _dispatch
 
-__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
+__all__ = ["Framer", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -434,7 +436,7 @@ cdef class Framer:
         return TOO_LARGE
 
 
-def enqueue(fifo, data, Py_ssize_t limit):
+cdef _enqueue(fifo, data, Py_ssize_t limit):
     """Append bytes-like *data* to *fifo* in pieces of at most *limit* bytes.
 
     Pieces of bytes are memoryviews (no copy); pieces of a bytearray are
@@ -452,10 +454,10 @@ def enqueue(fifo, data, Py_ssize_t limit):
     fifo.extend([data[i:i + limit] for i in range(0, size, limit)])
 
 
-def take_chunk(fifo, Py_ssize_t limit, encoding=None, Framer framer=None):
+cdef _take_chunk(fifo, Py_ssize_t limit, encoding=None, Framer framer=None):
     """Take the next bytes to send, at most *limit* of them, off the front of *fifo*.
 
-    See asynchat._fallback.take_chunk.
+    See asynchat._fallback._take_chunk.
     """
     cdef list parts = []
     cdef Py_ssize_t size = 0, n, room
@@ -514,7 +516,7 @@ def push(self, data):
     if len(data) <= limit:
         fifo.append(data)
     else:
-        enqueue(fifo, data, limit)
+        _enqueue(fifo, data, limit)
     framer._count_output(len(data))
     cdef bint unbound
     method = _lookup(self, "initiate_send", &unbound)
@@ -580,7 +582,7 @@ cdef _send_chunks(chan, Framer framer, fifo, limit, Py_ssize_t rounds, bint may_
         if fifo[0] is None and not may_close:
             return
         may_close = False
-        chunk = take_chunk(fifo, limit, encoding, framer)
+        chunk = _take_chunk(fifo, limit, encoding, framer)
         if chunk is None:
             chan.handle_close()
             return

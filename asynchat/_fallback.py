@@ -1,17 +1,17 @@
-"""The pure-Python engine: framing of received bytes, gathering of bytes to send.
+"""The pure-Python engine: framing of received bytes, and async_chat's output methods.
 
-It is sans-IO: it never touches a socket.  On the input side a `Framer` takes
-the bytes that one ``recv()`` returned and drives the consumer's callbacks
+The engine is two halves.  The input half is sans-IO: a `Framer` takes the
+bytes that one ``recv()`` returned and drives the consumer's callbacks
 (``get_terminator()``, ``collect_incoming_data()``, ``found_terminator()``)
-exactly as CPython 3.11's ``async_chat.handle_read()`` would.  On the output
-side two functions work on the producer fifo (a ``collections.deque`` that
-user code may also inspect and change): `enqueue` queues pushed data, and
-`take_chunk` takes the next bytes to send off its front.
-
-`push`, `initiate_send` and `send_deferred` are ``async_chat``'s output
-methods themselves (the class takes them from its engine): the output rule
-and the gathering of queued buffers into sends.  They reach the socket only
-through the channel's own ``send()``, ``handle_error()`` and ``handle_close()``.
+exactly as CPython 3.11's ``async_chat.handle_read()`` would; it never
+touches a socket.  The output half is not, by design: `push`,
+`initiate_send` and `send_deferred` are ``async_chat``'s output methods
+themselves (the class takes them from its engine), so that a push is one
+call that queues (`_enqueue`), applies the output rule and sends.  They
+reach the socket only through the channel's own ``send()``,
+``handle_error()`` and ``handle_close()``, and `_take_chunk` gathers the
+next bytes to send off the front of the producer fifo (a
+``collections.deque`` that user code may also inspect and change).
 
 The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
@@ -19,7 +19,7 @@ stub ``_speedups.pyi`` documents it.
 
 from asynchat._settings import REENTERED, UNLIMITED, buffer_size, protection, sent_count
 
-__all__ = ["Framer", "enqueue", "take_chunk", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
+__all__ = ["Framer", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 
@@ -336,7 +336,7 @@ class Framer:
         chan.handle_message_too_large()
 
 
-def enqueue(fifo, data, limit):
+def _enqueue(fifo, data, limit):
     """Append bytes-like *data* to *fifo* in pieces of at most *limit* bytes.
 
     Pieces of bytes are memoryviews (no copy); pieces of a bytearray are
@@ -364,7 +364,7 @@ def _as_output(data, encoding, what):
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
 
-def take_chunk(fifo, limit, encoding=None, framer=None):
+def _take_chunk(fifo, limit, encoding=None, framer=None):
     """Take the next bytes to send, at most *limit* of them, off the front of *fifo*.
 
     Gathers consecutive queued buffers and the results of producers' ``more()``
@@ -427,7 +427,7 @@ def push(self, data):
     if size <= limit:
         self.producer_fifo.append(data)
     else:
-        enqueue(self.producer_fifo, data, limit)
+        _enqueue(self.producer_fifo, data, limit)
     framer = self._framer
     framer.queued += size  # count_output(size), without a call in the usual case
     if framer.queued > framer.high:
@@ -505,7 +505,7 @@ def _send_chunks(chan, rounds, may_close):
         if fifo[0] is None and not may_close:
             return
         may_close = False
-        chunk = take_chunk(fifo, limit, encoding, framer)
+        chunk = _take_chunk(fifo, limit, encoding, framer)
         if chunk is None:
             chan.handle_close()
             return

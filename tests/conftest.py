@@ -41,7 +41,6 @@ import reference  # noqa: E402  (tests/ is on sys.path; after the guard on purpo
 from engines import engine_modules, running_on  # noqa: E402
 from loopback import close_all  # noqa: E402
 
-
 # Modules that build wheels, make venvs, run servers for seconds or run mypy: left out of the
 # quick inner loop (pytest -m "not slow", see CONTRIBUTING.md).  The package index is "network".
 SLOW_MODULES = {
