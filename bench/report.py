@@ -211,6 +211,9 @@ def counts_section():
         "\n## Instructions per message (callgrind; in brackets, the multiple of the floor for framing,"
         " of the asyncio Protocol for the echo, of the reference for push)\n\n"
     )
+    if sys.implementation.name != "cpython":
+        # A JIT compiles each run's loops its own way: the two runs' difference is no per-message cost.
+        return title + f"Not counted on {sys.implementation.name}: only an interpreter's counts compare.\n"
     if shutil.which("valgrind") is None:
         return title + "Not counted: valgrind is not installed (apt-get install valgrind).\n"
     import instructions
