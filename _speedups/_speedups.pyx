@@ -33,6 +33,8 @@ from asynchat._fallback import _as_bytes, _as_output
 from asynchat._settings import REENTERED as _REENTERED, UNLIMITED as _UNLIMITED
 from asynchat._settings import buffer_size as _buffer_size, protection as _protection
 from asynchat._settings import sent_count as _sent_count
+from asynchat._settings import negative_sent as _negative_sent, negative_terminator as _negative_terminator
+from asynchat._settings import not_pushable as _not_pushable
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 from asynchat._dispatch import dispatch as _dispatch
 
@@ -148,9 +150,9 @@ cdef Py_ssize_t _byte_count(object term) except -1:
     except OverflowError:
         if term > 0:
             return PY_SSIZE_T_MAX
-        raise ValueError(f"a byte-count terminator must not be negative, got {term}")
+        raise _negative_terminator(term)
     if count < 0:
-        raise ValueError(f"a byte-count terminator must not be negative, got {term}")
+        raise _negative_terminator(term)
     return count
 
 
@@ -234,7 +236,7 @@ cdef class Framer:
     def sent(self, Py_ssize_t n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
         if n < 0:
-            raise ValueError(f"a count of bytes sent cannot be negative, got {n}")
+            raise _negative_sent(n)
         self._sent(n, fifo)
 
     cdef inline int _sent(self, Py_ssize_t n, fifo) except -1:
@@ -471,7 +473,7 @@ cdef _take_chunk(fifo, Py_ssize_t limit, encoding=None, Framer framer=None):
                     popleft()
                     return None
                 break
-            if not isinstance(item, (bytes, bytearray, memoryview)):
+            if not isinstance(item, (bytes, bytearray, memoryview)):  # asynchat._settings.BYTES_LIKE
                 if isinstance(item, str):
                     produced = fifo[0] = _as_output(item, encoding, "a queued item")
                 else:
@@ -507,8 +509,8 @@ cdef _take_chunk(fifo, Py_ssize_t limit, encoding=None, Framer framer=None):
 
 def push(self, data):
     """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    if not isinstance(data, (bytes, bytearray, memoryview)):  # asynchat._settings.BYTES_LIKE
+        raise _not_pushable(data)
     # Each attribute is read once and handed down: a read from C is a full lookup.
     limit = self.ac_out_buffer_size
     fifo = self.producer_fifo

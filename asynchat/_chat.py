@@ -24,8 +24,6 @@ __all__ = ["async_chat", "simple_producer"]
 # The engine async_chat runs on; use_engine() changes it.
 _engine = _selected.engine
 
-_BYTES_LIKE = (bytes, bytearray, memoryview)
-
 
 class async_chat(asyncore.dispatcher):
     """An asyncore channel that splits its input into messages and queues its output.
@@ -101,8 +99,8 @@ class async_chat(asyncore.dispatcher):
             term = term.encode(self.encoding)
         elif isinstance(term, int):
             if term < 0:
-                raise ValueError(f"a byte-count terminator must not be negative, got {term}")
-        elif term is not None and not isinstance(term, _BYTES_LIKE):
+                raise _settings.negative_terminator(term)
+        elif term is not None and not isinstance(term, _settings.BYTES_LIKE):
             raise TypeError(f"the terminator must be bytes, an int or None, not {type(term).__name__}")
         self.terminator = term
 
@@ -191,7 +189,7 @@ class async_chat(asyncore.dispatcher):
         """Queue a producer (anything with ``more()``) or bytes, and start sending."""
         if not (
             producer is None
-            or isinstance(producer, _BYTES_LIKE)
+            or isinstance(producer, _settings.BYTES_LIKE)
             or (isinstance(producer, str) and self.use_encoding)
             or callable(getattr(producer, "more", None))
         ):
@@ -199,7 +197,7 @@ class async_chat(asyncore.dispatcher):
                 f"push_with_producer() takes an object with a more() method or bytes, not {type(producer).__name__}"
             )
         self.producer_fifo.append(producer)
-        if isinstance(producer, _BYTES_LIKE):
+        if isinstance(producer, _settings.BYTES_LIKE):
             self._framer.count_output(len(producer))
         self.initiate_send()
 

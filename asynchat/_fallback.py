@@ -17,16 +17,24 @@ The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
-from asynchat._settings import REENTERED, UNLIMITED, buffer_size, protection, sent_count
+from asynchat._settings import (
+    BYTES_LIKE,
+    REENTERED,
+    UNLIMITED,
+    buffer_size,
+    negative_sent,
+    negative_terminator,
+    not_pushable,
+    protection,
+    sent_count,
+)
 
 __all__ = ["Framer", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
-
-_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
 def _as_bytes(data, what):
     """Return bytes-like *data* as bytes; raise TypeError for anything else."""
-    if isinstance(data, _BYTES_LIKE):
+    if isinstance(data, BYTES_LIKE):
         return bytes(data)
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
@@ -156,7 +164,7 @@ class Framer:
     def sent(self, n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
         if n < 0:
-            raise ValueError(f"a count of bytes sent cannot be negative, got {n}")
+            raise negative_sent(n)
         queued = self.queued - n
         # Bytes that user code put in or took out of the fifo itself are not
         # counted: an empty fifo sets the count right.
@@ -260,7 +268,7 @@ class Framer:
                         self._streaming = True
                 elif isinstance(term, int):
                     if term < 0:
-                        raise ValueError(f"a byte-count terminator must not be negative, got {term}")
+                        raise negative_terminator(term)
                     count = term
                     if n - pos >= count and not limited:
                         # The usual step, a record found, without the bookkeeping below.
@@ -355,7 +363,7 @@ def _enqueue(fifo, data, limit):
 
 def _as_output(data, encoding, what):
     """Bytes-like *data* as is; str encoded when the channel has an encoding."""
-    if isinstance(data, _BYTES_LIKE):
+    if isinstance(data, BYTES_LIKE):
         return data
     if isinstance(data, str):
         if encoding is not None:
@@ -384,7 +392,7 @@ def _take_chunk(fifo, limit, encoding=None, framer=None):
                     fifo.popleft()
                     return None
                 break
-            if not isinstance(item, _BYTES_LIKE):
+            if not isinstance(item, BYTES_LIKE):
                 if isinstance(item, str):
                     produced = fifo[0] = _as_output(item, encoding, "a queued item")
                 else:
@@ -420,8 +428,8 @@ def _take_chunk(fifo, limit, encoding=None, framer=None):
 
 def push(self, data):
     """Queue bytes, bytearray or memoryview *data* for sending, and start sending."""
-    if not isinstance(data, _BYTES_LIKE):
-        raise TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    if not isinstance(data, BYTES_LIKE):
+        raise not_pushable(data)
     limit = self.ac_out_buffer_size
     size = len(data)
     if size <= limit:

@@ -22,6 +22,10 @@ __all__ = [
     "protection",
     "check_class",
     "sent_count",
+    "BYTES_LIKE",
+    "negative_terminator",
+    "negative_sent",
+    "not_pushable",
 ]
 
 UNLIMITED = sys.maxsize
@@ -35,6 +39,22 @@ REENTERED = (
 
 BUFFER_SIZES = ("ac_in_buffer_size", "ac_out_buffer_size")
 PROTECTION = ("ac_max_message_size", "ac_out_high_water", "ac_out_low_water")
+
+# What push() and the producer fifo take (the compiled engine spells the tuple out, so that
+# Cython turns the isinstance() into three type checks).
+BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def negative_terminator(count):
+    return ValueError(f"a byte-count terminator must not be negative, got {count}")
+
+
+def negative_sent(count):
+    return ValueError(f"a count of bytes sent cannot be negative, got {count}")
+
+
+def not_pushable(data):
+    return TypeError(f"push() takes bytes, bytearray or memoryview, not {type(data).__name__}")
 
 
 def _is_int(value):
