@@ -184,7 +184,7 @@ cdef class Framer:
     cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
     cdef public bint paused, was_paused
-    cdef public object watch  # None, or the dict of an asynchat.loop() (see the fallback)
+    cdef public object recheck  # None, or the dict of an asynchat.loop() (see the fallback)
     # What _next() found, for _advance(): the span of input, the terminator's
     # length, the prefix kept back, an int terminator's count (else -1), and
     # the bytes of a message crossing the limit (else -1).
@@ -558,8 +558,8 @@ cdef _initiate_send(chan, Framer framer, fifo, limit):
     if framer.reading and framer._pending():
         framer.deferred += 1  # the peer is pipelining: gather
         return
-    if framer.watch is not None:
-        framer.watch[id(chan)] = chan  # the queue may fill or drain: the loop asks again
+    if framer.recheck is not None:
+        framer.recheck[id(chan)] = chan  # the queue may fill or drain: the loop asks again
     if framer.deferred == 0 and len(fifo) == 1:
         first = fifo[0]
         if (type(first) is bytes and PyBytes_GET_SIZE(first) > 0

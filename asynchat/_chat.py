@@ -212,13 +212,9 @@ class async_chat(asyncore.dispatcher):
     def close_when_done(self):
         """Close the channel once everything queued before this call is sent."""
         self.producer_fifo.append(None)
-        self._interest_changed()
-
-    def _interest_changed(self):
-        """Tell the asynchat.loop() running this channel, if any, to ask readable()/writable() again."""
-        watch = self._framer.watch
-        if watch is not None:
-            watch[id(self)] = self
+        recheck = self._framer.recheck
+        if recheck is not None:  # the asynchat.loop() running the channel asks writable() again
+            recheck[id(self)] = self
 
     def _send_put_off(self):
         """Send what put-off pushes queued: the reference had sent them already.
@@ -235,10 +231,10 @@ class async_chat(asyncore.dispatcher):
 
     def del_channel(self, map=None):
         self._send_put_off()
-        watch = self._framer.watch if self._framer is not None else None
-        if watch is not None:
+        recheck = self._framer.recheck if self._framer is not None else None
+        if recheck is not None:
             # Out of the loop's poller while the descriptor is still open.
-            watch.forget(self, self._map if map is None else map)
+            recheck.forget(self, self._map if map is None else map)
         asyncore.dispatcher.del_channel(self, map)
 
     def discard_buffers(self):
@@ -247,7 +243,9 @@ class async_chat(asyncore.dispatcher):
         self._framer.discard()
         self.incoming.clear()
         self.producer_fifo.clear()
-        self._interest_changed()
+        recheck = self._framer.recheck
+        if recheck is not None:  # reading may resume: the asynchat.loop() asks readable() again
+            recheck[id(self)] = self
 
 
 def use_engine(engine):

@@ -87,7 +87,7 @@ class Framer:
     it drains to ``low``, and ``was_paused`` stays true until the adapter has
     framed the input that waited meanwhile.
 
-    ``watch`` is None, or the dict in which an `asynchat.loop()` running the
+    ``recheck`` is None, or the dict in which an `asynchat.loop()` running the
     channel collects the channels whose interest (readable(), writable()) may
     have changed outside their own events: a send marks its channel there.
 
@@ -113,7 +113,7 @@ class Framer:
         "queued",
         "paused",
         "was_paused",
-        "watch",
+        "recheck",
     )
 
     def __new__(cls, *args, **kwargs):
@@ -130,7 +130,7 @@ class Framer:
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
         self.paused = self.was_paused = False
-        self.watch = None
+        self.recheck = None
         return self
 
     def __init__(self, base=None):
@@ -456,8 +456,8 @@ def initiate_send(self):
     if framer.reading and len(framer._buf) > framer._taken and len(framer._buf) > framer._pos:
         framer.deferred += 1
         return
-    if framer.watch is not None:
-        framer.watch[id(self)] = self  # the queue may fill or drain: the loop asks again
+    if framer.recheck is not None:
+        framer.recheck[id(self)] = self  # the queue may fill or drain: the loop asks again
     fifo = self.producer_fifo
     if not framer.deferred and len(fifo) == 1:
         first = fifo[0]

@@ -9,7 +9,7 @@ registration changes only when its interest does:
 - async_chat channels that keep this package's readable(), writable() and
   initiate_send() report themselves: the loop asks them again after their own
   events, and after a send, close_when_done() or discard_buffers() made from
-  anywhere (the engine marks them in the dict their framer's ``watch`` holds);
+  anywhere (the engine marks them in the dict their framer's ``recheck`` holds);
 - every other channel (plain dispatchers, overridden predicates) is asked
   every iteration, as asyncore.loop() asks it;
 - the map is compared with what is registered at every iteration (one dict
@@ -134,13 +134,16 @@ def _reports_itself(obj):
     )
 
 
-class _Watch(dict):
-    """id -> async_chat channel whose interest may have changed; what their framers' ``watch`` holds."""
+class _Recheck(dict):
+    """id -> async_chat channel whose readable()/writable() the loop must ask again; a framer's ``recheck``.
+
+    Marking a channel is one spelling everywhere: ``recheck[id(chan)] = chan``.
+    """
 
     __slots__ = ("forget",)  # forget(chan, sock_map): chan leaves sock_map (del_channel)
 
 
-class _MapLoop:
+class _MapPoller:
     """One socket map's poller, and what is registered in it."""
 
     def __init__(self, sock_map, poller):
@@ -148,36 +151,36 @@ class _MapLoop:
         self.poller = poller
         self.known = {}  # fd -> channel: the map as last seen
         self.masks = {}  # fd -> the interest registered, where not 0
-        self.asked = {}  # fd -> channel asked readable()/writable() every iteration
+        self.always_asked = {}  # fd -> channel asked readable()/writable() every iteration
         self.closed = []  # channels whose descriptor was found closed: handle_close() is due
         self.always_ready = {}  # fd -> interest, for files the poller refuses (poll() says ready)
-        self.watch = _Watch()  # the channels that report themselves and may have changed
-        self.watch.forget = self._forget
+        self.recheck = _Recheck()  # the channels that report themselves and may have changed
+        self.recheck.forget = self._forget
 
     def iterate(self, timeout):
         """One asyncore.loop() iteration: poll once and dispatch what it reports."""
         sock_map = self.map
         if sock_map != self.known:
             self._sync()
-        watch, known = self.watch, self.known
-        while watch:
-            _, chan = watch.popitem()
+        recheck, known = self.recheck, self.known
+        while recheck:
+            _, chan = recheck.popitem()
             fd = chan._fileno
-            if known.get(fd) is chan and fd not in self.asked:
+            if known.get(fd) is chan and fd not in self.always_asked:
                 self._update(fd, chan)
-        for fd, obj in list(self.asked.items()):
+        for fd, obj in list(self.always_asked.items()):
             self._update(fd, obj)
         events = self.poller.poll(0 if self.always_ready else timeout)
         if self.always_ready:
             urgent = self.poller.URGENT
             events += [(fd, mask & ~urgent) for fd, mask in self.always_ready.items()]
-        dispatch, asked = self.poller.dispatch, self.asked
+        dispatch, always_asked = self.poller.dispatch, self.always_asked
         for fd, flags in events:
             obj = sock_map.get(fd)
             if obj is None:
                 continue
-            if fd not in asked:
-                watch[id(obj)] = obj  # its handlers may change its interest
+            if fd not in always_asked:
+                recheck[id(obj)] = obj  # its handlers may change its interest
             dispatch(obj, flags)
         while self.closed:
             asyncore.readwrite(self.closed.pop(), _INVALID)
@@ -190,10 +193,10 @@ class _MapLoop:
         for fd, obj in [item for item in sock_map.items() if known.get(item[0]) is not item[1]]:
             known[fd] = obj
             if _reports_itself(obj):
-                obj._framer.watch = self.watch
-                self.watch[id(obj)] = obj
+                obj._framer.recheck = self.recheck
+                self.recheck[id(obj)] = obj
             else:
-                self.asked[fd] = obj
+                self.always_asked[fd] = obj
 
     def _update(self, fd, obj):
         """Ask *obj* for its interest, as asyncore does, and register that."""
@@ -222,14 +225,14 @@ class _MapLoop:
 
     def _forget_fd(self, fd):
         obj = self.known.pop(fd)
-        self.asked.pop(fd, None)
+        self.always_asked.pop(fd, None)
         self.always_ready.pop(fd, None)
         old = self.masks.pop(fd, 0)
         if old:
             self.poller.set(fd, old, 0)
         framer = getattr(obj, "_framer", None)
-        if framer is not None and framer.watch is self.watch:
-            framer.watch = None
+        if framer is not None and framer.recheck is self.recheck:
+            framer.recheck = None
 
     def _forget(self, chan, sock_map):
         fd = chan._fileno
@@ -242,28 +245,28 @@ class _MapLoop:
         self.poller.close()
 
 
-# The _MapLoop of each socket map, while something holds it: a running loop(),
-# or the framers of the channels it watches, so that it lasts between
+# The _MapPoller of each socket map, while something holds it: a running loop(),
+# or the framers of the channels it rechecks, so that it lasts between
 # loop(count=1) calls and goes (with its poller) once they are closed.
-_map_loops = weakref.WeakValueDictionary()
+_map_pollers = weakref.WeakValueDictionary()
 
 
-def _map_loop(sock_map):
-    map_loop = _map_loops.get(id(sock_map))
-    if map_loop is None or map_loop.map is not sock_map:
-        map_loop = _map_loops[id(sock_map)] = _MapLoop(sock_map, make_poller())
-    return map_loop
+def _map_poller_for(sock_map):
+    map_poller = _map_pollers.get(id(sock_map))
+    if map_poller is None or map_poller.map is not sock_map:
+        map_poller = _map_pollers[id(sock_map)] = _MapPoller(sock_map, make_poller())
+    return map_poller
 
 
 def _after_fork():
     # A child shares its parent's epoll instances: it must neither change them
     # nor use them, so it forgets them untouched and starts afresh.
-    for map_loop in _map_loops.values():
-        for obj in map_loop.known.values():
+    for map_poller in _map_pollers.values():
+        for obj in map_poller.known.values():
             framer = getattr(obj, "_framer", None)
-            if framer is not None and framer.watch is map_loop.watch:
-                framer.watch = None
-    _map_loops.clear()
+            if framer is not None and framer.recheck is map_poller.recheck:
+                framer.recheck = None
+    _map_pollers.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -283,13 +286,13 @@ def loop(timeout=30.0, use_poll=False, map=None, count=None):
         map = asyncore.socket_map
     if not map:
         return
-    map_loop = _map_loop(map)
+    map_poller = _map_poller_for(map)
     try:
         while map and (count is None or count > 0):
-            map_loop.iterate(timeout)
+            map_poller.iterate(timeout)
             if count is not None:
                 count -= 1
     finally:
         if not map:
-            _map_loops.pop(id(map), None)
-            map_loop.close()
+            _map_pollers.pop(id(map), None)
+            map_poller.close()

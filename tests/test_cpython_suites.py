@@ -49,11 +49,11 @@ else:
 iterations = [0]
 if loop_name == "asynchat":
     import asynchat._loop
-    iterate = asynchat._loop._MapLoop.iterate
+    iterate = asynchat._loop._MapPoller.iterate
     def counted(self, timeout):
         iterations[0] += 1
         return iterate(self, timeout)
-    asynchat._loop._MapLoop.iterate = counted
+    asynchat._loop._MapPoller.iterate = counted
     asyncore.loop = asynchat.loop
     asyncore.poll = asyncore.poll2 = lambda timeout=0.0, map=None: asynchat.loop(timeout, map=map, count=1)
 print("testing", asynchat.__file__, asynchat.IMPLEMENTATION, "under", loop_name, "with", suite_module.__file__,

@@ -476,9 +476,9 @@ def test_overridden_predicates_are_asked_every_iteration(engine):
 def test_an_idle_async_chat_is_not_asked(engine, monkeypatch):
     asked = []
     monkeypatch.setattr(
-        _loop._MapLoop,
+        _loop._MapPoller,
         "_update",
-        lambda self, fd, obj, update=_loop._MapLoop._update: (asked.append(obj), update(self, fd, obj))[1],
+        lambda self, fd, obj, update=_loop._MapPoller._update: (asked.append(obj), update(self, fd, obj))[1],
     )
     pairs = [tcp_pair() for _ in range(50)]
     sock_map = {}
@@ -557,7 +557,7 @@ def test_a_forked_child_gets_a_poller_of_its_own(engine):
     channel = Sink(server, sock_map)
     try:
         asynchat.loop(timeout=0.001, map=sock_map, count=1)
-        parent_loop = _loop._map_loops[id(sock_map)]
+        parent_poller = _loop._map_pollers[id(sock_map)]
         pid = os.fork()
         if pid == 0:  # the child closes its copy of the channel, and loops on a map of its own
             code = 1
@@ -566,12 +566,12 @@ def test_a_forked_child_gets_a_poller_of_its_own(engine):
                 child_map = {}
                 Recorder("child", {}, socket.socketpair()[0], child_map)
                 asynchat.loop(timeout=0.001, map=child_map, count=1)
-                code = 0 if id(sock_map) not in _loop._map_loops else 2
+                code = 0 if id(sock_map) not in _loop._map_pollers else 2
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        assert _loop._map_loops[id(sock_map)] is parent_loop
+        assert _loop._map_pollers[id(sock_map)] is parent_poller
         client.sendall(b"still registered\n")
         asynchat.loop(timeout=1, map=sock_map, count=1)
         assert channel.lines == [b"still registered"]
