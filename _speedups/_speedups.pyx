@@ -176,7 +176,7 @@ cdef class Framer:
     cdef Py_ssize_t _taken  # where the bytes handed to the running callback end
     cdef object _base_get
     cdef readonly bint feeding  # feed() is running callbacks: a nested feed() is refused
-    cdef public bint reading  # handle_read() is dispatching callbacks
+    cdef public bint reading  # feed() is running callbacks under the output rule
     cdef public Py_ssize_t deferred  # initiate_send() calls put off meanwhile
     cdef Py_ssize_t _size  # handed to collect_incoming_data() for the current message
     cdef bint _skipping  # the current message crossed the limit
@@ -286,6 +286,7 @@ cdef class Framer:
         """
         if self.feeding:
             raise RuntimeError(_REENTERED)
+        cdef bint deferring = bool(chan.ac_defer_output)  # the output rule (see the fallback)
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
         self._configure(chan)
@@ -300,13 +301,24 @@ cdef class Framer:
         self._handed = False
         self._chan = chan
         self.feeding = True
+        self.reading = deferring
         try:
             # Iterating the Framer gives the callbacks to call, one by one (see
             # asynchat._dispatch for why that loop is in Python).
             _dispatch(self, chan)
         finally:
-            self.feeding = False
+            self.feeding = self.reading = False
             self._chan = None
+            if deferring and self.deferred:
+                self._send_put_off(chan)
+
+    cdef _send_put_off(self, chan):
+        """After the callbacks: one initiate_send() call sends what the pushes put off queued."""
+        if chan._in_service():
+            self.deferred -= 1  # that call counts for itself (see initiate_send)
+            chan.initiate_send()
+        else:
+            self.deferred = 0  # closed or taken out of its map by a callback: not ours to send
 
     # __next__ gives, in turn, the bytes for collect_incoming_data() and, once
     # that returned, True for found_terminator() or False for

@@ -120,30 +120,10 @@ class async_chat(asyncore.dispatcher):
         except OSError:
             self.handle_error()
             return
-        self._frame(data)
-
-    def _frame(self, data):
-        """Run the callbacks over *data* and what waited, under the output rule."""
-        framer = self._framer
-        if framer.reading or not self.ac_defer_output:
-            framer.feed(self, data)
-            return
-        framer.reading = True  # pushes made while more input waits are put off
-        try:
-            framer.feed(self, data)
-        finally:
-            framer.reading = False
-            if framer.deferred:
-                if self._in_service():
-                    # One call carries the put-off ones (see the engine's initiate_send).
-                    framer.deferred -= 1
-                    self.initiate_send()
-                else:
-                    # Closed or taken out of its map by a callback: not ours to send.
-                    framer.deferred = 0
+        self._framer.feed(self, data)  # the callbacks, under the output rule
 
     def _in_service(self):
-        """Connected and, if it has a socket, still in its map."""
+        """Connected and, if it has a socket, still in its map (the engine asks, to send what it put off)."""
         return self.connected and (self.socket is None or self._map.get(self._fileno) is self)
 
     def handle_write(self):
@@ -159,7 +139,7 @@ class async_chat(asyncore.dispatcher):
         if not framer.paused:
             framer.was_paused = False
             if not framer.feeding:  # else the feed running below this callback goes on by itself
-                self._frame(b"")
+                framer.feed(self, b"")
 
     def handle_message_too_large(self):
         """A message crossed ac_max_message_size: by default, log it and close the channel.

@@ -74,8 +74,8 @@ class Framer:
     re-slices the whole buffer after every terminator, which is quadratic.
     ``_taken`` is where the bytes handed to the running callback end (with
     their terminator): input from there on waits to be framed (`pending`).
-    ``reading`` is true while ``handle_read()`` dispatches callbacks (it sets
-    it), and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
+    ``reading`` is true while `feed` runs callbacks under the output rule,
+    and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
     ``feeding`` is true while `feed` runs callbacks: a nested `feed` is refused.
 
     The protection settings (see asynchat._settings; `configure` reads them):
@@ -217,9 +217,15 @@ class Framer:
         A callback that raises has not taken its bytes, as with the reference.
         A callback that makes the channel read again (a nested feed) gets a
         RuntimeError.
+
+        The output rule is the engine's too: unless *chan* sets
+        ``ac_defer_output`` false, pushes made while more of the input waits
+        are put off (`initiate_send`), and once the callbacks are done one
+        ``initiate_send()`` call carries them all.
         """
         if self.feeding:
             raise RuntimeError(REENTERED)
+        deferring = bool(chan.ac_defer_output)
         if type(data) is not bytes:
             data = _as_bytes(data, "recv() result")
         self.configure(chan)
@@ -231,10 +237,21 @@ class Framer:
             self._pos = 0
             self._taken = 0
         self.feeding = True
+        self.reading = deferring
         try:
             self._frame(chan)
         finally:
-            self.feeding = False
+            self.feeding = self.reading = False
+            if deferring and self.deferred:
+                self._send_put_off(chan)
+
+    def _send_put_off(self, chan):
+        """After the callbacks: one initiate_send() call sends what the pushes put off queued."""
+        if chan._in_service():
+            self.deferred -= 1  # that call counts for itself (see initiate_send)
+            chan.initiate_send()
+        else:
+            self.deferred = 0  # closed or taken out of its map by a callback: not ours to send
 
     def _frame(self, chan):
         """The steps of `feed` over the unprocessed input."""

@@ -202,6 +202,7 @@ def test_an_out_buffer_size_beyond_any_buffer_sends_as_the_reference(engine, ref
 class Sink:
     terminator = b"\r\n"
     ac_max_message_size = ac_out_high_water = ac_out_low_water = None
+    ac_defer_output = False  # a consumer, not a channel: no output rule
 
     def __init__(self):
         self.seen = []
