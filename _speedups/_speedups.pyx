@@ -36,9 +36,10 @@ from asynchat._settings import sent_count as _sent_count
 from asynchat._settings import negative_sent as _negative_sent, negative_terminator as _negative_terminator
 from asynchat._settings import not_pushable as _not_pushable
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
+from asynchat._fallback import push_with_producer  # not on the hot path: one copy
 from asynchat._dispatch import dispatch as _dispatch
 
-__all__ = ["Framer", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
+__all__ = ["Framer", "find_prefix_at_end", "push", "push_with_producer", "initiate_send", "send_deferred"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX

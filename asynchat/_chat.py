@@ -160,26 +160,12 @@ class async_chat(asyncore.dispatcher):
     def handle_close(self):
         self.close()
 
-    # push() and initiate_send() are the engine's own functions (see use_engine()):
-    # with the compiled engine a push costs one call into C.
+    # The output methods are the engine's own functions (see use_engine()): with
+    # the compiled engine a push costs one call into C, and the engine alone
+    # counts what is queued.
     push = _engine.push
+    push_with_producer = _engine.push_with_producer
     initiate_send = _engine.initiate_send
-
-    def push_with_producer(self, producer):
-        """Queue a producer (anything with ``more()``) or bytes, and start sending."""
-        if not (
-            producer is None
-            or isinstance(producer, _settings.BYTES_LIKE)
-            or (isinstance(producer, str) and self.use_encoding)
-            or callable(getattr(producer, "more", None))
-        ):
-            raise TypeError(
-                f"push_with_producer() takes an object with a more() method or bytes, not {type(producer).__name__}"
-            )
-        self.producer_fifo.append(producer)
-        if isinstance(producer, _settings.BYTES_LIKE):
-            self._framer.count_output(len(producer))
-        self.initiate_send()
 
     def readable(self):
         # False while more than ac_out_high_water bytes wait to be sent.
@@ -237,6 +223,7 @@ def use_engine(engine):
     global _engine
     previous, _engine = _engine, engine
     async_chat.push = engine.push
+    async_chat.push_with_producer = engine.push_with_producer
     async_chat.initiate_send = engine.initiate_send
     return previous
 

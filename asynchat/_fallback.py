@@ -29,7 +29,7 @@ from asynchat._settings import (
     sent_count,
 )
 
-__all__ = ["Framer", "find_prefix_at_end", "push", "initiate_send", "send_deferred"]
+__all__ = ["Framer", "find_prefix_at_end", "push", "push_with_producer", "initiate_send", "send_deferred"]
 
 
 def _as_bytes(data, what):
@@ -457,6 +457,26 @@ def push(self, data):
     framer.queued += size  # count_output(size), without a call in the usual case
     if framer.queued > framer.high:
         framer.count_output(0)
+    self.initiate_send()
+
+
+def push_with_producer(self, producer):
+    """Queue a producer (anything with ``more()``) or bytes, and start sending.
+
+    Not on the hot path: the compiled engine uses this function as it is.
+    """
+    if not (
+        producer is None
+        or isinstance(producer, BYTES_LIKE)
+        or (isinstance(producer, str) and self.use_encoding)
+        or callable(getattr(producer, "more", None))
+    ):
+        raise TypeError(
+            f"push_with_producer() takes an object with a more() method or bytes, not {type(producer).__name__}"
+        )
+    self.producer_fifo.append(producer)
+    if isinstance(producer, BYTES_LIKE):
+        self._framer.count_output(len(producer))  # a producer counts once it has produced (_take_chunk)
     self.initiate_send()
 
 

@@ -32,7 +32,7 @@ def test_the_same_names(engines):
     assert all(hasattr(compiled, name) and hasattr(pure, name) for name in pure.__all__)
 
 
-@pytest.mark.parametrize("name", ["push", "initiate_send", "send_deferred", "find_prefix_at_end"])
+@pytest.mark.parametrize("name", ["push", "push_with_producer", "initiate_send", "send_deferred", "find_prefix_at_end"])
 def test_the_same_function_signatures(engines, name):
     compiled, pure = engines
     assert parameters(getattr(compiled, name)) == parameters(getattr(pure, name))
