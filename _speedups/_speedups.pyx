@@ -35,6 +35,7 @@ from asynchat._settings import buffer_size as _buffer_size, protection as _prote
 from asynchat._settings import sent_count as _sent_count
 from asynchat._settings import negative_sent as _negative_sent, negative_terminator as _negative_terminator
 from asynchat._settings import not_pushable as _not_pushable
+import asynchat._settings as _settings
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 from asynchat._fallback import push_with_producer  # not on the hot path: one copy
 from asynchat._dispatch import dispatch as _dispatch
@@ -77,6 +78,14 @@ cdef enum:
 
 # What a protection setting of None is stored as (asynchat._settings.UNLIMITED).
 cdef Py_ssize_t UNLIMITED = _UNLIMITED
+
+# Framer.flow: asynchat._settings.READING, PAUSED and RESUMING, checked at import.
+cdef enum:
+    READING = 0
+    PAUSED = 1
+    RESUMING = 2
+if (READING, PAUSED, RESUMING) != (_settings.READING, _settings.PAUSED, _settings.RESUMING):
+    raise ImportError("asynchat._speedups: the flow states differ from asynchat._settings's")
 
 # The callbacks are looked up on the channel per message, as the reference does,
 # so that a method rebound on the instance or its class takes effect at once.
@@ -184,7 +193,7 @@ cdef class Framer:
     cdef bint _streaming  # the current message is under a terminator of None
     cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
-    cdef public bint paused, was_paused
+    cdef public int flow  # asynchat._settings.READING, PAUSED or RESUMING
     cdef public object recheck  # None, or the dict of an asynchat.loop() (see the fallback)
     # What _next() found, for _advance(): the span of input, the terminator's
     # length, the prefix kept back, an int terminator's count (else -1), and
@@ -221,8 +230,8 @@ cdef class Framer:
             self._skipping = self._streaming = False
             self.limit = limit
         self._count_output(0)
-        if self.paused and self.queued <= self.low:
-            self.paused = False
+        if self.flow == PAUSED and self.queued <= self.low:
+            self.flow = RESUMING
         return 0
 
     def count_output(self, Py_ssize_t n):
@@ -232,7 +241,7 @@ cdef class Framer:
     cdef inline void _count_output(self, Py_ssize_t n) noexcept:
         self.queued += n
         if self.queued > self.high:
-            self.paused = self.was_paused = True
+            self.flow = PAUSED
 
     def sent(self, Py_ssize_t n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
@@ -246,8 +255,8 @@ cdef class Framer:
         # counted: an empty fifo sets the count right.
         if self.queued < 0 or not fifo:
             self.queued = 0
-        if self.paused and self.queued <= self.low:
-            self.paused = False
+        if self.flow == PAUSED and self.queued <= self.low:
+            self.flow = RESUMING
         return 0
 
     def discard(self):
@@ -256,7 +265,8 @@ cdef class Framer:
         self._size = 0
         self._skipping = self._streaming = False
         self.queued = 0
-        self.paused = False
+        if self.flow == PAUSED:
+            self.flow = RESUMING  # the adapter frames what waited
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -361,7 +371,7 @@ cdef class Framer:
                 self._buf = b""
                 self._pos = 0
             return None
-        if self.paused:
+        if self.flow == PAUSED:
             return None  # the rest waits until the output drains
         # buf[pos:end] goes to the consumer; then a terminator of m bytes, or the
         # wait for more input, keeping the last keep bytes (a terminator prefix).

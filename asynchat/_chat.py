@@ -128,7 +128,7 @@ class async_chat(asyncore.dispatcher):
 
     def handle_write(self):
         self.initiate_send()
-        if self._framer.was_paused:
+        if self._framer.flow != _settings.READING:
             self._resume_reading()
 
     def _resume_reading(self):
@@ -136,8 +136,8 @@ class async_chat(asyncore.dispatcher):
         framer = self._framer
         if not self.producer_fifo:
             framer.sent(0, self.producer_fifo)  # emptied by user code: nothing is queued
-        if not framer.paused:
-            framer.was_paused = False
+        if framer.flow == _settings.RESUMING:
+            framer.flow = _settings.READING
             if not framer.feeding:  # else the feed running below this callback goes on by itself
                 framer.feed(self, b"")
 
@@ -169,11 +169,11 @@ class async_chat(asyncore.dispatcher):
 
     def readable(self):
         # False while more than ac_out_high_water bytes wait to be sent.
-        return not self._framer.paused
+        return self._framer.flow != _settings.PAUSED
 
     def writable(self):
-        # was_paused: input that waited for the output to drain is framed in handle_write().
-        return bool(self.producer_fifo) or not self.connected or self._framer.was_paused
+        # Paused or resuming: input that waited for the output to drain is framed in handle_write().
+        return bool(self.producer_fifo) or not self.connected or self._framer.flow != _settings.READING
 
     def close_when_done(self):
         """Close the channel once everything queued before this call is sent."""

@@ -19,7 +19,10 @@ stub ``_speedups.pyi`` documents it.
 
 from asynchat._settings import (
     BYTES_LIKE,
+    PAUSED,
+    READING,
     REENTERED,
+    RESUMING,
     UNLIMITED,
     buffer_size,
     negative_sent,
@@ -83,9 +86,9 @@ class Framer:
     ``collect_incoming_data()``, and ``_skipping`` is true once it crossed
     ``limit``, until its end: its terminator, or for a terminator of None
     (``_streaming``), the next step under another terminator.  ``queued`` counts the bytes pushed or produced
-    and not yet sent; reading is ``paused`` while it is above ``high``, until
-    it drains to ``low``, and ``was_paused`` stays true until the adapter has
-    framed the input that waited meanwhile.
+    and not yet sent; ``flow`` is PAUSED while it is above ``high``, until it
+    drains to ``low``, then RESUMING until the adapter has framed the input
+    that waited meanwhile, then READING (asynchat._settings).
 
     ``recheck`` is None, or the dict in which an `asynchat.loop()` running the
     channel collects the channels whose interest (readable(), writable()) may
@@ -111,8 +114,7 @@ class Framer:
         "high",
         "low",
         "queued",
-        "paused",
-        "was_paused",
+        "flow",
         "recheck",
     )
 
@@ -129,7 +131,7 @@ class Framer:
         self._skipping = self._streaming = False
         self.limit = self.high = self.low = UNLIMITED
         self.queued = 0
-        self.paused = self.was_paused = False
+        self.flow = READING
         self.recheck = None
         return self
 
@@ -152,14 +154,14 @@ class Framer:
             self._skipping = self._streaming = False
         self.limit, self.high, self.low = limit, high, low
         self.count_output(0)
-        if self.paused and self.queued <= self.low:
-            self.paused = False
+        if self.flow == PAUSED and self.queued <= self.low:
+            self.flow = RESUMING
 
     def count_output(self, n):
         """*n* more bytes were queued: pause reading above the high mark."""
         self.queued += n
         if self.queued > self.high:
-            self.paused = self.was_paused = True
+            self.flow = PAUSED
 
     def sent(self, n, fifo):
         """*n* bytes left through send(); *fifo* is the producer fifo after it."""
@@ -169,8 +171,8 @@ class Framer:
         # Bytes that user code put in or took out of the fifo itself are not
         # counted: an empty fifo sets the count right.
         self.queued = queued if queued > 0 and fifo else 0
-        if self.paused and self.queued <= self.low:
-            self.paused = False
+        if self.flow == PAUSED and self.queued <= self.low:
+            self.flow = RESUMING
 
     def discard(self):
         """Forget all input and output (discard_buffers())."""
@@ -178,7 +180,8 @@ class Framer:
         self._size = 0
         self._skipping = self._streaming = False
         self.queued = 0
-        self.paused = False
+        if self.flow == PAUSED:
+            self.flow = RESUMING  # the adapter frames what waited
 
     def unprocessed(self):
         """The bytes received but not yet handed to the consumer."""
@@ -265,7 +268,7 @@ class Framer:
                     self._buf = b""
                     self._pos = 0
                 return
-            if self.paused:
+            if self.flow and self.flow == PAUSED:  # (READING, the usual case, is 0: one test)
                 return  # the rest waits until the output drains
             # One step: the data buf[pos:end] goes to the consumer; then either a
             # terminator of m bytes (found), or the wait for more input, keeping
@@ -508,7 +511,7 @@ def initiate_send(self):
                 except BaseException as failure:
                     _send_failed(self, first, failure)
                     return
-                if type(sent) is not int or sent != size or framer.paused:
+                if type(sent) is not int or sent != size or framer.flow:  # flow: paused or resuming
                     _settle(self, first, sent)
                 elif self.producer_fifo:  # what framer.sent() does here, without a call
                     queued = framer.queued - sent

@@ -23,6 +23,9 @@ __all__ = [
     "check_class",
     "sent_count",
     "BYTES_LIKE",
+    "READING",
+    "PAUSED",
+    "RESUMING",
     "negative_terminator",
     "negative_sent",
     "not_pushable",
@@ -39,6 +42,11 @@ REENTERED = (
 
 BUFFER_SIZES = ("ac_in_buffer_size", "ac_out_buffer_size")
 PROTECTION = ("ac_max_message_size", "ac_out_high_water", "ac_out_low_water")
+
+# A channel's flow control (the engine's Framer.flow): reading; paused while more
+# than ac_out_high_water bytes wait to be sent; resuming once they drained to
+# ac_out_low_water, until the adapter has framed the input that waited meanwhile.
+READING, PAUSED, RESUMING = 0, 1, 2
 
 # What push() and the producer fifo take (the compiled engine spells the tuple out, so that
 # Cython turns the isinstance() into three type checks).

@@ -47,8 +47,7 @@ class Framer:
     high: int
     low: int
     queued: int
-    paused: bool
-    was_paused: bool
+    flow: int  # asynchat._settings.READING, PAUSED or RESUMING
     recheck: dict[int, Any] | None
     def __init__(self, base: type | None = ...) -> None: ...
     def configure(self, chan: _Consumer) -> None: ...

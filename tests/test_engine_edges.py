@@ -224,7 +224,7 @@ def test_a_framer_is_valid_from_allocation(engine):
 
     for framer in (engine.Framer.__new__(engine.Framer), SkipsInit()):
         assert not framer.pending() and framer.unprocessed() == b""
-        assert (framer.queued, framer.paused, framer.feeding, framer.recheck) == (0, False, False, None)
+        assert (framer.queued, framer.flow, framer.feeding, framer.recheck) == (0, 0, False, None)
         sink = Sink()
         framer.feed(sink, b"")
         framer.feed(sink, b"ab\r\ncd\r")

@@ -145,7 +145,7 @@ def record(chan):
         chan.readable(),
         chan.writable(),
         framer.queued,
-        framer.paused,
+        framer.flow,
         framer.feeding,
         framer.reading,
         framer.deferred,

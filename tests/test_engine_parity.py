@@ -5,6 +5,8 @@ import inspect
 import pytest
 from engines import engine_modules
 
+from asynchat import _settings
+
 
 @pytest.fixture(scope="module")
 def engines():
@@ -49,3 +51,36 @@ def test_the_same_framer_attributes_and_method_signatures(engines):
     assert {n: getattr(compiled.Framer(), n) for n in public(dir(pure.Framer)) if n not in methods} == {
         n: getattr(pure.Framer(), n) for n in public(dir(pure.Framer)) if n not in methods
     }
+
+
+class _Settings:
+    """A consumer with water marks, for Framer.configure()."""
+
+    ac_max_message_size = None
+    ac_out_high_water = 100
+    ac_out_low_water = 10
+
+
+def test_the_same_flow_states():
+    """PAUSED above the high mark, RESUMING at the low mark or on discard, as asynchat._settings names them."""
+    for engine in engine_modules().values():
+        framer = engine.Framer()
+        framer.configure(_Settings())
+        steps = [framer.flow]
+        framer.count_output(150)
+        steps.append(framer.flow)
+        framer.sent(100, [b"still queued"])
+        steps.append(framer.flow)  # 50 left: above the low mark, still paused
+        framer.sent(45, [b"still queued"])
+        steps.append(framer.flow)
+        framer.flow = _settings.READING  # the adapter, once it framed what waited
+        framer.count_output(500)
+        framer.discard()
+        steps.append(framer.flow)
+        assert steps == [
+            _settings.READING,
+            _settings.PAUSED,
+            _settings.PAUSED,
+            _settings.RESUMING,
+            _settings.RESUMING,
+        ], engine.__name__

@@ -22,7 +22,7 @@ import pytest
 from loopback import Collector, LineServer, Listener, asyncore, run_until
 
 import asynchat
-from asynchat import _loop
+from asynchat import _loop, _settings
 
 needs_epoll = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll is Linux's")
 
@@ -426,9 +426,9 @@ def test_reading_paused_by_the_water_marks_resumes(engine, run_loop, sock_map):
     lines = 200
     try:
         client_sock.sendall(b"x\n" * lines)
-        run_until(sock_map, lambda: server.channels and server.channels[0]._framer.paused, run_loop)
+        run_until(sock_map, lambda: server.channels and server.channels[0]._framer.flow == _settings.PAUSED, run_loop)
         run_for(run_loop, sock_map, 5)
-        assert server.channels[0]._framer.paused  # and stays so while the peer reads nothing
+        assert server.channels[0]._framer.flow == _settings.PAUSED  # and stays so while the peer reads nothing
         import threading
 
         got = []
