@@ -70,51 +70,46 @@ def _held_back(buf, start, term):
 
 
 class Framer:
-    """The state of one channel the engine keeps: its receive buffer, scanned by offset, and its output count.
+    """The engine's state for one channel: framing, the message limit, output, the output rule, the loop.
 
-    ``_buf[_pos:]`` is the unprocessed input (what ``async_chat.ac_in_buffer``
-    shows).  Consumed input is skipped by moving ``_pos``; the reference module
-    re-slices the whole buffer after every terminator, which is quadratic.
-    ``_taken`` is where the bytes handed to the running callback end (with
-    their terminator): input from there on waits to be framed (`pending`).
-    ``reading`` is true while `feed` runs callbacks under the output rule,
-    and ``deferred`` counts the ``initiate_send()`` calls put off meanwhile.
-    ``feeding`` is true while `feed` runs callbacks: a nested `feed` is refused.
-
-    The protection settings (see asynchat._settings; `configure` reads them):
-    ``_size`` is what the current message has handed to
-    ``collect_incoming_data()``, and ``_skipping`` is true once it crossed
-    ``limit``, until its end: its terminator, or for a terminator of None
-    (``_streaming``), the next step under another terminator.  ``queued`` counts the bytes pushed or produced
-    and not yet sent; ``flow`` is PAUSED while it is above ``high``, until it
-    drains to ``low``, then RESUMING until the adapter has framed the input
-    that waited meanwhile, then READING (asynchat._settings).
-
-    ``recheck`` is None, or the dict in which an `asynchat.loop()` running the
-    channel collects the channels whose interest (readable(), writable()) may
-    have changed outside their own events: a send marks its channel there.
-
-    *base* is the consumer's base class.  The compiled engine does the work
-    of its ``get_terminator()`` and ``_collect_incoming_data()`` itself where
-    a consumer uses them unchanged; here every callback is called, as the
-    reference does, which the JIT of PyPy serves best.
+    The fields of each part are listed together in ``__slots__``, with what
+    they mean.  It is one object, not five, because every access from the hot
+    path would otherwise pay one more attribute lookup.  *base* is the consumer's base
+    class (the compiled engine uses it; here every callback is called, as
+    the reference does, which the JIT of PyPy serves best).
     """
 
     __slots__ = (
+        # Framing.  _buf[_pos:] is the unprocessed input (ac_in_buffer): consumed
+        # input is skipped by moving _pos, where the reference re-sliced the whole
+        # buffer per message.  _taken: where the bytes handed to the running
+        # callback end, with their terminator; input after it waits (pending()).
+        # feeding: feed() is running callbacks; a nested feed() is refused.
         "_buf",
         "_pos",
         "_taken",
         "feeding",
-        "reading",
-        "deferred",
+        # The message limit (ac_max_message_size, as configure() stores it):
+        # _size is what the current message handed to collect_incoming_data();
+        # _skipping, once it crossed limit, until its end: its terminator, or,
+        # under a terminator of None (_streaming), the next step under another.
+        "limit",
         "_size",
         "_skipping",
         "_streaming",
-        "limit",
+        # Output and flow control: queued counts the bytes pushed or produced and
+        # not yet sent; flow is PAUSED above high, RESUMING once drained to low
+        # until the adapter framed what waited, else READING (asynchat._settings).
+        "queued",
         "high",
         "low",
-        "queued",
         "flow",
+        # The output rule: reading is true while feed() runs callbacks under it,
+        # and deferred counts the initiate_send() calls put off meanwhile.
+        "reading",
+        "deferred",
+        # The loop: None, or the dict in which an asynchat.loop() running the
+        # channel collects the channels whose readable()/writable() to ask again.
         "recheck",
     )
 
