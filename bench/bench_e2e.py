@@ -8,7 +8,7 @@ import e2e
 import implementations
 import peers
 import pytest
-from workloads import row_name
+from framing_workloads import row_name
 
 LOADS = [e2e.PIPELINED, e2e.REQUEST_RESPONSE]
 OTHERS = ["asyncio-protocol"] + peers.available() + ["asyncio-streams", "raw-echo"]

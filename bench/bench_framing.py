@@ -1,7 +1,7 @@
 """Framing throughput: how fast handle_read() turns recv() results into callbacks.
 
 Each workload runs with a documentation-style handler (the headline row) and
-with the base class's plumbing (see workloads.py).  Besides the async_chat
+with the base class's plumbing (see framing_workloads.py).  Besides the async_chat
 implementations: "floor", the same callbacks with the messages cut by
 bytes.split and no framing logic (the best any engine could do), and, on the
 headline rows, the same workloads written for asyncio (see asyncio_framing.py).
@@ -10,7 +10,7 @@ headline rows, the same workloads written for asyncio (see asyncio_framing.py).
 import asyncio_framing
 import implementations
 import pytest
-from workloads import HANDLERS, floor, frame, framing_channel, framing_workloads, row_name
+from framing_workloads import HANDLERS, floor, frame, framing_channel, framing_workloads, row_name
 
 ASYNCIO = {"asyncio-protocol": asyncio_framing.protocol, "asyncio-streams": asyncio_framing.streams}
 # asyncio has no handler styles: measured once, on the headline row.  A streamed

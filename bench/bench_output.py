@@ -2,7 +2,7 @@
 
 import implementations
 import pytest
-from output import drain_to_socketpair, drain_to_taker, many_small_pushes, one_large_push
+from output_workloads import drain_to_socketpair, drain_to_taker, many_small_pushes, one_large_push
 
 RESPONSES = [many_small_pushes(), one_large_push()]
 

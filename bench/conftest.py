@@ -1,11 +1,6 @@
-"""Shared set-up for the benchmark suites: bench/ modules import each other, and tests/' helpers, by name."""
+"""The benchmark suites fail the session if a process they started outlives it, as the tests do."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-
-import leftover_processes  # noqa: E402
+import leftover_processes  # tests/leftover_processes.py (pyproject.toml puts tests/ on pytest's path)
 
 
 def pytest_configure(config):

@@ -6,25 +6,17 @@ class is switched by a context manager); "reference" is CPython's own module.
 """
 
 import contextlib
-import importlib
 import sys
 
-import reference  # tests/reference.py (bench/conftest.py puts tests/ on sys.path): CPython's module by path
+import reference  # tests/reference.py (tests/ is on the path): CPython's module by path
+from engines import engine_modules, running_on  # tests/engines.py: the one engine switch
 
 import asynchat
-import asynchat._chat
-
-
-def _engine(name):
-    try:
-        return importlib.import_module("asynchat._speedups" if name == "cython" else "asynchat._fallback")
-    except ImportError:
-        return None
 
 
 def available():
     """Names of the implementations present on this interpreter, fastest expected first."""
-    names = [name for name in ("cython", "python") if _engine(name) is not None]
+    names = [name for name in ("cython", "python") if name in engine_modules()]
     if reference.load() is not None:
         names.append("reference")
     return names
@@ -40,11 +32,8 @@ def engine_for(name):
     if name == "reference":
         yield
         return
-    previous = asynchat._chat.use_engine(_engine(name))
-    try:
+    with running_on(engine_modules()[name]):
         yield
-    finally:
-        asynchat._chat.use_engine(previous)
 
 
 def asyncore_of(base):

@@ -74,7 +74,7 @@ def cases(available):
 
 def _framing(case, implementation, half):
     import implementations
-    from workloads import floor, frame, framing_channel, lines
+    from framing_workloads import floor, frame, framing_channel, lines
 
     line_size = int(case.split("B-", 1)[0])
     messages = MESSAGES[case]

@@ -42,8 +42,8 @@ assert "__asan_" in symbols and "__ubsan_" in symbols, "the engine was not built
 print("engine, with ASan and UBSan:", engine.__file__)'
 engine_tests=(tests/test_api.py tests/test_attribute_shapes.py tests/test_backpressure.py
               tests/test_differential.py tests/test_engine_edges.py tests/test_faults.py
-              tests/test_message_limit.py tests/test_output.py tests/test_output_rule.py
-              tests/test_settings.py tests/test_subclassing.py tests/test_loopback.py tests/test_loop.py)
+              tests/test_message_limit.py tests/test_output_wire.py tests/test_output_rule.py
+              tests/test_settings.py tests/test_subclassing.py tests/test_loopback.py tests/test_asynchat_loop.py)
 "$venv/bin/pytest" -q -p no:cacheprovider "${engine_tests[@]}" "$@"
 echo "=== engine-against-engine fuzz run (HYPOTHESIS_PROFILE=fuzz)"
 HYPOTHESIS_PROFILE=fuzz "$venv/bin/pytest" -q -p no:cacheprovider tests/test_engine_fuzz.py "$@"

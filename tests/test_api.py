@@ -11,9 +11,9 @@ import warnings
 from collections import deque
 
 import pytest
-from harness import run_trace
 from hypothesis import given
 from hypothesis import strategies as st
+from scripted_runs import run_trace
 
 import asynchat
 

@@ -92,7 +92,7 @@ def locate(suite):
 
 
 # Every suite on both engines under asyncore.loop(), as the suites are written; under
-# asynchat.loop() on the engine this interpreter uses by default (test_loop.py compares the
+# asynchat.loop() on the engine this interpreter uses by default (test_asynchat_loop.py compares the
 # two loops on both engines).  test_smtpd runs no loop.
 CASES = [
     (suite, implementation, loop_name)

@@ -1,9 +1,9 @@
 """Callback traces of our async_chat against CPython's own, for the same input (contract rule 1)."""
 
 import pytest
-from harness import examples, run_trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_runs import examples, run_trace
 
 import asynchat
 

@@ -16,9 +16,9 @@ UndefinedBehaviorSanitizer with more examples.
 
 import pytest
 from engines import engine_modules, running_on
-from harness import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_runs import examples
 
 import asynchat
 

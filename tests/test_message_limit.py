@@ -8,9 +8,9 @@ found_terminator() still ends it.
 """
 
 import pytest
-from harness import recorder_class, run_trace
 from hypothesis import given
 from hypothesis import strategies as st
+from scripted_runs import recorder_class, run_trace
 from test_differential import chunkings, string_terminators
 
 import asynchat

@@ -11,10 +11,10 @@ import threading
 
 import pytest
 from engines import engine_modules, running_on
-from harness import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loopback import LineServer, Listener, run_until
+from scripted_runs import examples
 
 import asynchat
 

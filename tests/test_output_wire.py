@@ -3,9 +3,9 @@
 from collections import deque
 
 import pytest
-from harness import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_runs import examples
 
 import asynchat
 
