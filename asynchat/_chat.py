@@ -8,8 +8,11 @@ CPython 3.11's does (``push()`` ends in ``self.initiate_send()``, which calls
 ``self.send()``, and so on), because subclasses override them and rely on that.
 """
 
+from __future__ import annotations
+
 import warnings
 from collections import deque
+from typing import Any
 
 with warnings.catch_warnings():
     # asyncore warns at import on 3.10 and 3.11; asynchat itself must not.
@@ -51,11 +54,14 @@ class async_chat(asyncore.dispatcher):
 
     # Protection against peers, off (None) by default; see handle_message_too_large()
     # and readable().  The engine reads them again at every recv.
-    ac_max_message_size = None
-    ac_out_high_water = None
-    ac_out_low_water = None
+    ac_max_message_size: int | None = None
+    ac_out_high_water: int | None = None
+    ac_out_low_water: int | None = None
 
-    _framer = None  # the engine's Framer, made by __init__
+    _framer: _selected.engine.Framer = None  # type: ignore[assignment]  # made by __init__
+    # asyncore.dispatcher's own, which its stubs leave out.
+    _map: dict[Any, Any]
+    _fileno: int | None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -65,7 +71,7 @@ class async_chat(asyncore.dispatcher):
         self._framer = _engine.Framer(async_chat)
         self._framer.configure(self)
         self.incoming = []
-        self.producer_fifo = deque()
+        self.producer_fifo: deque[Any] = deque()
         asyncore.dispatcher.__init__(self, sock, map)
 
     @property

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 __all__ = ["engine", "IMPLEMENTATION"]
 
@@ -34,4 +35,11 @@ def _select():
     return importlib.import_module("asynchat._fallback"), "python"
 
 
-engine, IMPLEMENTATION = _select()
+if TYPE_CHECKING:
+    # mypy checks the adapter against one engine: the compiled one's stub
+    # (_speedups.pyi), which tests/test_engine_parity.py holds the pure one to.
+    from asynchat import _speedups as engine
+
+    IMPLEMENTATION: str
+else:
+    engine, IMPLEMENTATION = _select()

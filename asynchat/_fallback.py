@@ -17,6 +17,10 @@ The compiled engine (``asynchat._speedups``) has this module's exact API; the
 stub ``_speedups.pyi`` documents it.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from asynchat._settings import (
     BYTES_LIKE,
     PAUSED,
@@ -112,6 +116,22 @@ class Framer:
         # channel collects the channels whose readable()/writable() to ask again.
         "recheck",
     )
+    # The fields' types, for type checkers (__new__ sets them).
+    _buf: bytes
+    _pos: int
+    _taken: int
+    feeding: bool
+    limit: int
+    _size: int
+    _skipping: bool
+    _streaming: bool
+    queued: int
+    high: int
+    low: int
+    flow: int
+    reading: bool
+    deferred: int
+    recheck: dict[int, Any] | None
 
     def __new__(cls, *args, **kwargs):
         # The state is made here, so a Framer is valid even if __init__ never runs.
@@ -402,7 +422,7 @@ def _take_chunk(fifo, limit, encoding=None, framer=None):
     nothing to send.  The caller puts back at the front what the socket did
     not take.  Output produced here counts as queued on *framer*, if given.
     """
-    parts = []
+    parts: list[Any] = []
     size = 0
     try:
         while size < limit and fifo:

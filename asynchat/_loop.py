@@ -20,12 +20,15 @@ asyncore's own readwrite(): read, write, urgent data (handle_expt_event), and
 handle_close() on hang-up and errors.
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import select
 import selectors
 import time
 import weakref
+from typing import Any, Callable
 
 from ._chat import async_chat, asyncore
 
@@ -140,7 +143,8 @@ class _Recheck(dict):
     Marking a channel is one spelling everywhere: ``recheck[id(chan)] = chan``.
     """
 
-    __slots__ = ("forget",)  # forget(chan, sock_map): chan leaves sock_map (del_channel)
+    __slots__ = ("forget",)
+    forget: Callable[[Any, dict[int, Any]], None]  # forget(chan, sock_map): chan leaves sock_map (del_channel)
 
 
 class _MapPoller:
@@ -248,7 +252,7 @@ class _MapPoller:
 # The _MapPoller of each socket map, while something holds it: a running loop(),
 # or the framers of the channels it rechecks, so that it lasts between
 # loop(count=1) calls and goes (with its poller) once they are closed.
-_map_pollers = weakref.WeakValueDictionary()
+_map_pollers: weakref.WeakValueDictionary[int, _MapPoller] = weakref.WeakValueDictionary()
 
 
 def _map_poller_for(sock_map):

@@ -1,10 +1,16 @@
 """Stubs for asynchat._speedups, the compiled engine.
 
-Its API is exactly that of the pure-Python engine, asynchat._fallback.
+Its API is exactly that of the pure-Python engine, asynchat._fallback
+(tests/test_engine_parity.py), plus the iteration asynchat._dispatch drives;
+tests/test_source_typing.py holds this stub to the compiled module.
 """
 
 from collections import deque
 from typing import Any, Protocol, TypeVar
+
+from typing_extensions import disjoint_base
+
+__all__ = ["Framer", "find_prefix_at_end", "push", "push_with_producer", "initiate_send", "send_deferred"]
 
 _Bytes = bytes | bytearray | memoryview
 _S = TypeVar("_S", str, bytes)
@@ -38,6 +44,10 @@ class _Channel(_Consumer, Protocol):
     def handle_close(self) -> None: ...
     def handle_error(self) -> None: ...
 
+class _Recheck(dict[int, Any]):
+    def forget(self, chan: Any, sock_map: dict[Any, Any]) -> None: ...
+
+@disjoint_base
 class Framer:
     @property
     def feeding(self) -> bool: ...  # feed() is running callbacks; a nested feed() raises RuntimeError
@@ -48,7 +58,7 @@ class Framer:
     low: int
     queued: int
     flow: int  # asynchat._settings.READING, PAUSED or RESUMING
-    recheck: dict[int, Any] | None
+    recheck: _Recheck | None  # asynchat._loop._Recheck
     def __init__(self, base: type | None = ...) -> None: ...
     def configure(self, chan: _Consumer) -> None: ...
     def count_output(self, n: int) -> None: ...
@@ -58,6 +68,10 @@ class Framer:
     def pending(self) -> bool: ...
     def replace(self, data: _Bytes) -> None: ...
     def feed(self, chan: _Consumer, data: _Bytes) -> None: ...
+    # During feed(): the bytes for collect_incoming_data(), then True (found_terminator())
+    # or False (handle_message_too_large()); asynchat._dispatch makes the calls.
+    def __iter__(self) -> Framer: ...
+    def __next__(self) -> bytes | bool: ...
 
 def find_prefix_at_end(haystack: _S, needle: _S) -> int: ...
 def push(self: _Channel, data: _Bytes) -> None: ...

@@ -16,6 +16,8 @@ _ARTIFACTS = shutil.ignore_patterns(
     ".hypothesis",
     ".pytest_cache",
     ".benchmarks",
+    ".ruff_cache",
+    ".mypy_cache",
     "results",
 )
 

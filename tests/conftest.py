@@ -49,6 +49,7 @@ SLOW_MODULES = {
     "test_cpython_suites",
     "test_memory",
     "test_prefork_example",
+    "test_source_typing",
     "test_soak",
     "test_typing",
 }

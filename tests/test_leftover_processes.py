@@ -40,8 +40,15 @@ def test_a_process_left_running_fails_the_session_and_is_killed(tmp_path):
             open({str(pid_file)!r}, "w").write(str(proc.pid))
             # What the guard will look for: the session's token in the process's environment.
             token = ("ASYNCHAT_TEST_SESSION=" + os.environ["ASYNCHAT_TEST_SESSION"]).encode()
-            with open(f"/proc/{{proc.pid}}/environ", "rb") as f:
-                assert token in f.read().split(b"\\0")
+            # Right after exec the kernel may not have published the new environment yet.
+            deadline = time.monotonic() + 10
+            while True:
+                with open(f"/proc/{{proc.pid}}/environ", "rb") as f:
+                    environ = f.read()
+                if environ or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            assert token in environ.split(b"\\0")
             assert proc.poll() is None
     """,
     )
