@@ -17,8 +17,9 @@ rm -rf "$venv"
 "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 # The other frameworks' servers (bench-peers) only where they have wheels: not free-threaded.
-extras=$(case "$name" in *t) echo bench ;; *) echo bench,bench-peers ;; esac)
+groups=(--group "$repo/pyproject.toml:bench")
+case "$name" in *t) ;; *) groups+=(--group "$repo/pyproject.toml:bench-peers") ;; esac
 # --prefer-binary: an older matplotlib wheel rather than a build of the newest one (3.13t).
-"$venv/bin/python" -m pip install -q --prefer-binary "$repo[$extras]"
+"$venv/bin/python" -m pip install -q --prefer-binary "$repo" "${groups[@]}"
 cd "$repo/bench"
 exec "$venv/bin/python" report.py "$@"

@@ -66,7 +66,8 @@ for py in "${interpreters[@]}"; do
         *) expect=python ;;
     esac
     # The other frameworks' servers (bench-peers) only where they have wheels: not free-threaded.
-    extras=$(case "$name" in *t) echo test ;; *) echo test,bench-peers ;; esac)
+    groups=(--group "$repo/pyproject.toml:test")
+    case "$name" in *t) ;; *) groups+=(--group "$repo/pyproject.toml:bench-peers") ;; esac
     dist="$repo/.venv/dist-$name"
     rm -rf "$dist"
     "$venv/bin/python" -m pip install -q build
@@ -82,7 +83,7 @@ for py in "${interpreters[@]}"; do
     "$tools/bin/twine" check --strict "$wheel" > /dev/null || { "$tools/bin/twine" check --strict "$wheel"; status=1; continue; }
     (cd "$repo" && "$tools/bin/check-wheel-contents" "$wheel") > /dev/null || {
         (cd "$repo" && "$tools/bin/check-wheel-contents" "$wheel"); status=1; continue; }
-    "$venv/bin/python" -m pip install -q "$wheel[$extras]"
+    "$venv/bin/python" -m pip install -q "$wheel" "${groups[@]}"
     export ASYNCHAT_EXPECT_IMPLEMENTATION=$expect
     # The venv's pytest script, not `python -m pytest`: the checkout must not be on sys.path.
     # bench/ runs too, each case once and untimed, so the benchmarks stay correct.

@@ -25,7 +25,7 @@ source=$(mktemp -d)
 trap 'rm -rf "$source"' EXIT
 (cd "$repo/tests" && "$py" -c 'import sys, checkout; checkout.clean_copy(sys.argv[1])' "$source/src")
 CC=clang LDSHARED="clang -shared" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
-    ASYNCHAT_REQUIRE_EXTENSIONS=1 "$venv/bin/python" -m pip install -q --no-cache-dir "$source/src[test]"
+    ASYNCHAT_REQUIRE_EXTENSIONS=1 "$venv/bin/python" -m pip install -q --no-cache-dir "$source/src" --group "$source/src/pyproject.toml:test"
 
 # The runtime must be loaded before the interpreter, which is not built with it; CPython's
 # own allocations are left alone by PYTHONMALLOC=malloc only in that ASan then sees them all.
