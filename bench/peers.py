@@ -1,4 +1,4 @@
-"""Servers from other frameworks for the end-to-end table, when installed (pip install .[bench-peers]).
+"""Servers from other frameworks for the end-to-end table, when installed (pip install . --group bench-peers).
 
 - "twisted-lineonly": Twisted's LineOnlyReceiver, whose lineReceived() writes
   line + b"\\n", on Twisted's default reactor for this platform (epoll on
