@@ -1,11 +1,11 @@
 """Build steps that pyproject.toml cannot express.
 
-- The compiled engine ``asynchat._speedups`` from ``_speedups/_speedups.pyx``, on
+- The compiled engine ``asynchat._speedups`` from ``asynchat/_speedups.pyx``, on
   CPython.  It is optional: without Cython or a working C compiler the package
   installs with its pure-Python engine and a warning; any other error in the
   build fails it.  ``ASYNCHAT_REQUIRE_EXTENSIONS=1`` makes a failed compile an
   error too (CI sets it); ``ASYNCHAT_CYTHON_ANNOTATE=1`` writes
-  ``_speedups/_speedups.html``, Cython's annotated view of the source.
+  ``asynchat/_speedups.html``, Cython's annotated view of the source.
 - Where things land in the wheel (see ``asynchat_precedence.py``): the
   ``asynchat`` package under ``_asynchat_home/``, a directory that no other
   distribution writes, so that it never overwrites, nor is overwritten by,
@@ -96,7 +96,7 @@ def extensions():
             raise
         print(f"WARNING: Cython is not installed ({exc}); asynchat will use its pure-Python engine.", file=sys.stderr)
         return []
-    extension = Extension("asynchat._speedups", ["_speedups/_speedups.pyx"])
+    extension = Extension("asynchat._speedups", ["asynchat/_speedups.pyx"])
     return cythonize([extension], annotate=_flag("ASYNCHAT_CYTHON_ANNOTATE"), quiet=True)
 
 
