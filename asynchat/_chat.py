@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 with warnings.catch_warnings():
     # asyncore warns at import on 3.10 and 3.11; asynchat itself must not.
@@ -21,6 +21,9 @@ with warnings.catch_warnings():
 
 from . import _engine as _selected
 from . import _settings
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["async_chat", "simple_producer"]
 
@@ -67,37 +70,37 @@ class async_chat(asyncore.dispatcher):
         super().__init_subclass__(**kwargs)
         _settings.check_class(cls)  # a bad size fails where the class is written
 
-    def __init__(self, sock=None, map=None):
+    def __init__(self, sock: socket.socket | None = None, map: dict[Any, Any] | None = None) -> None:
         self._framer = _engine.Framer(async_chat)
         self._framer.configure(self)
-        self.incoming = []
+        self.incoming: list[bytes] = []
         self.producer_fifo: deque[Any] = deque()
         asyncore.dispatcher.__init__(self, sock, map)
 
     @property
-    def ac_in_buffer(self):
+    def ac_in_buffer(self) -> bytes:
         """The received bytes not yet handed to the callbacks (assignable)."""
         return self._framer.unprocessed()
 
     @ac_in_buffer.setter
-    def ac_in_buffer(self, data):
+    def ac_in_buffer(self, data: bytes | bytearray | memoryview) -> None:
         self._framer.replace(data)
 
-    def collect_incoming_data(self, data):
+    def collect_incoming_data(self, data: bytes) -> None:
         raise NotImplementedError("subclasses of async_chat must define collect_incoming_data()")
 
-    def _collect_incoming_data(self, data):
+    def _collect_incoming_data(self, data: bytes) -> None:
         self.incoming.append(data)
 
-    def _get_data(self):
+    def _get_data(self) -> bytes:
         data = b"".join(self.incoming)
         self.incoming.clear()
         return data
 
-    def found_terminator(self):
+    def found_terminator(self) -> None:
         raise NotImplementedError("subclasses of async_chat must define found_terminator()")
 
-    def set_terminator(self, term):
+    def set_terminator(self, term: bytes | str | int | None) -> None:
         """Set the input delimiter: bytes to look for, a byte count, or None (no framing)."""
         if isinstance(term, str):
             if not self.use_encoding:
@@ -110,10 +113,10 @@ class async_chat(asyncore.dispatcher):
             raise TypeError(f"the terminator must be bytes, an int or None, not {type(term).__name__}")
         self.terminator = term
 
-    def get_terminator(self):
+    def get_terminator(self) -> bytes | int | None:
         return self.terminator
 
-    def handle_read(self):
+    def handle_read(self) -> None:
         if self._framer.feeding:
             raise RuntimeError(_settings.REENTERED)  # before recv(), so that nothing is lost
         size = self.ac_in_buffer_size
@@ -132,7 +135,7 @@ class async_chat(asyncore.dispatcher):
         """Connected and, if it has a socket, still in its map (the engine asks, to send what it put off)."""
         return self.connected and (self.socket is None or self._map.get(self._fileno) is self)
 
-    def handle_write(self):
+    def handle_write(self) -> None:
         self.initiate_send()
         if self._framer.flow != _settings.READING:
             self._resume_reading()
@@ -147,7 +150,7 @@ class async_chat(asyncore.dispatcher):
             if not framer.feeding:  # else the feed running below this callback goes on by itself
                 framer.feed(self, b"")
 
-    def handle_message_too_large(self):
+    def handle_message_too_large(self) -> None:
         """A message crossed ac_max_message_size: by default, log it and close the channel.
 
         Called once per message, after collect_incoming_data() got the bytes
@@ -163,7 +166,7 @@ class async_chat(asyncore.dispatcher):
         self.discard_buffers()
         self.close()
 
-    def handle_close(self):
+    def handle_close(self) -> None:
         self.close()
 
     # The output methods are the engine's own functions (see use_engine()): with
@@ -173,15 +176,15 @@ class async_chat(asyncore.dispatcher):
     push_with_producer = _engine.push_with_producer
     initiate_send = _engine.initiate_send
 
-    def readable(self):
+    def readable(self) -> bool:
         # False while more than ac_out_high_water bytes wait to be sent.
         return self._framer.flow != _settings.PAUSED
 
-    def writable(self):
+    def writable(self) -> bool:
         # Paused or resuming: input that waited for the output to drain is framed in handle_write().
         return bool(self.producer_fifo) or not self.connected or self._framer.flow != _settings.READING
 
-    def close_when_done(self):
+    def close_when_done(self) -> None:
         """Close the channel once everything queued before this call is sent."""
         self.producer_fifo.append(None)
         recheck = self._framer.recheck
@@ -197,11 +200,11 @@ class async_chat(asyncore.dispatcher):
         if self._framer is not None and self._framer.deferred:
             _engine.send_deferred(self)
 
-    def close(self):
+    def close(self) -> None:
         self._send_put_off()
         asyncore.dispatcher.close(self)
 
-    def del_channel(self, map=None):
+    def del_channel(self, map: dict[Any, Any] | None = None) -> None:
         self._send_put_off()
         recheck = self._framer.recheck if self._framer is not None else None
         if recheck is not None:
@@ -209,7 +212,7 @@ class async_chat(asyncore.dispatcher):
             recheck.forget(self, self._map if map is None else map)
         asyncore.dispatcher.del_channel(self, map)
 
-    def discard_buffers(self):
+    def discard_buffers(self) -> None:
         """Drop all unprocessed input, collected data and queued output."""
         self._send_put_off()
         self._framer.discard()
@@ -237,11 +240,11 @@ def use_engine(engine):
 class simple_producer:
     """A producer that hands out *data* in pieces of at most *buffer_size* bytes."""
 
-    def __init__(self, data, buffer_size=512):
+    def __init__(self, data: bytes, buffer_size: int = 512) -> None:
         self.data = data
         self.buffer_size = buffer_size
 
-    def more(self):
+    def more(self) -> bytes:
         data = self.data
         if len(data) <= self.buffer_size:
             self.data = b""

@@ -277,7 +277,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def loop(timeout=30.0, use_poll=False, map=None, count=None):
+def loop(
+    timeout: float = 30.0, use_poll: bool = False, map: dict[Any, Any] | None = None, count: int | None = None
+) -> None:
     """Run asyncore's loop over *map* (asyncore.socket_map by default) until it is empty.
 
     The signature and semantics of asyncore.loop(): at most *count*
