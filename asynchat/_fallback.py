@@ -59,6 +59,18 @@ def find_prefix_at_end(haystack, needle):
     return _held_back(haystack, 0, needle)
 
 
+def _flush_after_feed(framer, chan):
+    """After a feed's callbacks: one initiate_send() call sends what the pushes put off queued.
+
+    Both engines' `Framer.feed` end with it (it is not on the per-message path).
+    """
+    if chan._in_service():
+        framer.deferred -= 1  # that call counts for itself (see initiate_send)
+        chan.initiate_send()
+    else:
+        framer.deferred = 0  # closed or taken out of its map by a callback: not ours to send
+
+
 def _held_back(buf, start, term):
     """Length of the longest proper prefix of *term* that ends ``buf[start:]``."""
     end = len(buf)
@@ -261,15 +273,7 @@ class Framer:
         finally:
             self.feeding = self.reading = False
             if deferring and self.deferred:
-                self._send_put_off(chan)
-
-    def _send_put_off(self, chan):
-        """After the callbacks: one initiate_send() call sends what the pushes put off queued."""
-        if chan._in_service():
-            self.deferred -= 1  # that call counts for itself (see initiate_send)
-            chan.initiate_send()
-        else:
-            self.deferred = 0  # closed or taken out of its map by a callback: not ours to send
+                _flush_after_feed(self, chan)
 
     def _frame(self, chan):
         """The steps of `feed` over the unprocessed input."""

@@ -38,6 +38,7 @@ from asynchat._settings import not_pushable as _not_pushable
 import asynchat._settings as _settings
 from asynchat._fallback import find_prefix_at_end as _find_prefix_at_end_any
 from asynchat._fallback import push_with_producer  # not on the hot path: one copy
+from asynchat._fallback import _flush_after_feed  # likewise
 from asynchat._dispatch import dispatch as _dispatch
 
 __all__ = ["Framer", "find_prefix_at_end", "push", "push_with_producer", "initiate_send", "send_deferred"]
@@ -321,15 +322,7 @@ cdef class Framer:
             self.feeding = self.reading = False
             self._chan = None
             if deferring and self.deferred:
-                self._send_put_off(chan)
-
-    cdef _send_put_off(self, chan):
-        """After the callbacks: one initiate_send() call sends what the pushes put off queued."""
-        if chan._in_service():
-            self.deferred -= 1  # that call counts for itself (see initiate_send)
-            chan.initiate_send()
-        else:
-            self.deferred = 0  # closed or taken out of its map by a callback: not ours to send
+                _flush_after_feed(self, chan)
 
     # __next__ gives, in turn, the bytes for collect_incoming_data() and, once
     # that returned, True for found_terminator() or False for
