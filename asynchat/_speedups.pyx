@@ -20,6 +20,12 @@ callbacks to make; asynchat/_dispatch.py makes them, in Python on purpose.
 
 ``push()``, ``initiate_send()`` (the output rule, and gathering) and
 ``send_deferred()`` are ``async_chat``'s methods themselves: a push is one call.
+
+Why a second source rather than _fallback.py compiled by Cython: compiled as
+it is, that file pushes in 5,856 instructions (this one 3,547), echoes a
+pipelined line in 12,078 (4,810) and frames a 16-byte line in 6,839 (2,974),
+CPython 3.11; what makes the difference (C types, memchr, method lookups
+without bound methods) is not expressible in Python.
 """
 
 cimport cython
