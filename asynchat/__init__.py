@@ -21,6 +21,6 @@ from ._loop import loop as loop  # public, not in __all__
 # What "from asynchat import *" gives with the reference, which has no __all__:
 # the additions (loop, IMPLEMENTATION) stay out, so they never shadow a name.
 __all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 find_prefix_at_end = _engine.find_prefix_at_end
