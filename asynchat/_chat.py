@@ -21,9 +21,12 @@ with warnings.catch_warnings():
 
 from . import _engine as _selected
 from . import _settings
+from ._tls import DRAINING, ESTABLISHED, HANDSHAKING, TLSSocket, read_pending
+from ._tls import start_tls as _start_tls
 
 if TYPE_CHECKING:
     import socket
+    import ssl
 
 __all__ = ["async_chat", "simple_producer"]
 
@@ -62,6 +65,7 @@ class async_chat(asyncore.dispatcher):
     ac_out_low_water: int | None = None
 
     _framer: _selected.engine.Framer = None  # type: ignore[assignment]  # made by __init__
+    _tls: TLSSocket | None = None  # the socket, once start_tls() was called
     # asyncore.dispatcher's own, which its stubs leave out.
     _map: dict[Any, Any]
     _fileno: int | None
@@ -119,6 +123,16 @@ class async_chat(asyncore.dispatcher):
     def handle_read(self) -> None:
         if self._framer.feeding:
             raise RuntimeError(_settings.REENTERED)  # before recv(), so that nothing is lost
+        tls = self._tls
+        if tls is None:
+            self._read_once()
+        elif tls.phase != ESTABLISHED:
+            tls.step(self)  # the drain or the handshake
+        else:
+            self._read_once()
+            read_pending(self)  # what TLS decrypted beyond this read: the socket will not say
+
+    def _read_once(self) -> None:
         size = self.ac_in_buffer_size
         if type(size) is not int or size <= 0:
             _settings.buffer_size("ac_in_buffer_size", size)
@@ -136,6 +150,14 @@ class async_chat(asyncore.dispatcher):
         return self.connected and (self.socket is None or self._map.get(self._fileno) is self)
 
     def handle_write(self) -> None:
+        tls = self._tls
+        if tls is not None:
+            if tls.phase != ESTABLISHED:
+                tls.step(self)
+                return
+            if tls.want_read:  # a read waited for room to send (a renegotiation): retry it
+                tls.want_read = False
+                self.handle_read()
         self.initiate_send()
         if self._framer.flow != _settings.READING:
             self._resume_reading()
@@ -149,6 +171,8 @@ class async_chat(asyncore.dispatcher):
             framer.flow = _settings.READING
             if not framer.feeding:  # else the feed running below this callback goes on by itself
                 framer.feed(self, b"")
+                if self._tls is not None:
+                    read_pending(self)
 
     def handle_message_too_large(self) -> None:
         """A message crossed ac_max_message_size: by default, log it and close the channel.
@@ -177,12 +201,49 @@ class async_chat(asyncore.dispatcher):
     initiate_send = _engine.initiate_send
 
     def readable(self) -> bool:
+        tls = self._tls
+        if tls is not None and tls.phase != ESTABLISHED:
+            return tls.want_read  # draining: not before the plaintext is out
         # False while more than ac_out_high_water bytes wait to be sent.
         return self._framer.flow != _settings.PAUSED
 
     def writable(self) -> bool:
+        tls = self._tls
+        if tls is not None:
+            if tls.phase == DRAINING:
+                return bool(tls.plaintext)
+            if tls.phase == HANDSHAKING or tls.want_write:
+                return tls.want_write
         # Paused or resuming: input that waited for the output to drain is framed in handle_write().
         return bool(self.producer_fifo) or not self.connected or self._framer.flow != _settings.READING
+
+    def start_tls(
+        self, context: ssl.SSLContext, *, server_side: bool = True, server_hostname: str | None = None
+    ) -> None:
+        """Start TLS on this connection: STARTTLS from a callback, or implicit TLS right after connecting.
+
+        What was pushed before the call goes out first, in plaintext; then the
+        handshake runs, driven by the loop; then everything goes through TLS,
+        with the same callbacks, terminators and settings.  Bytes received
+        but not yet framed when it is called came in plaintext: they are
+        discarded (and logged), never handed to the callbacks.  Once the
+        handshake is done, handle_tls_established() is called (then
+        ``self.socket.getpeercert()``, ``cipher()`` and ``version()`` answer);
+        if it fails, handle_tls_failed(error).
+        """
+        _start_tls(self, context, server_side, server_hostname)
+
+    def handle_tls_established(self) -> None:
+        """The handshake that start_tls() began is done: by default, nothing to do."""
+
+    def handle_tls_failed(self, error: Exception) -> None:
+        """The handshake failed (a bad certificate, a peer that is not speaking TLS, a hang-up).
+
+        By default, log it once and close the channel; the loop and the other
+        channels go on.
+        """
+        self.log_info(f"closing: TLS handshake failed: {error}", "warning")
+        self.close()
 
     def close_when_done(self) -> None:
         """Close the channel once everything queued before this call is sent."""
