@@ -121,9 +121,10 @@ class TLSSocket:
     def step(self, chan: Any) -> None:
         """One non-blocking step of the drain or the handshake, on any event of *chan*."""
         if self.phase == DRAINING:
-            self._drain(chan)
-            if self.plaintext or not chan.connected:
-                return
+            if self.plaintext:
+                self._drain(chan)
+                if self.plaintext:
+                    return
             self._wrap()
         assert self.ssl is not None
         try:
@@ -176,7 +177,8 @@ def start_tls(chan: Any, context: ssl.SSLContext, server_side: bool, server_host
         raise TypeError(f"start_tls() takes an ssl.SSLContext, not {type(context).__name__}")
     if chan._tls is not None:
         raise RuntimeError("start_tls() was already called on this channel")
-    if chan.socket is None or not chan.connected:
+    # asyncore calls handle_connect() before it sets connected: a client starts TLS from there.
+    if chan.socket is None or not (chan.connected or getattr(chan, "connecting", False)):
         raise RuntimeError("start_tls() needs a connected channel")
     if not server_side and context.check_hostname and not server_hostname:
         raise ValueError("start_tls(server_side=False) needs server_hostname when the context checks host names")

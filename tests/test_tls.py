@@ -19,9 +19,12 @@ import threading
 import pytest
 from loopback import Listener, run_until
 from tls_servers import (
+    ClosingEcho,
     ImplicitEcho,
     POP3Server,
+    ProducingEcho,
     SMTPServer,
+    TLSClient,
     client_context,
     make_certificate,
     server_context,
@@ -169,6 +172,42 @@ def test_implicit_tls_echo(engine, run_loop, sock_map, certificates, server_ctx)
     lines = [b"line %d " % i + b"x" * (i % 300) for i in range(2000)]
     received = serve(sock_map, run_loop, Client(lambda: lines_over_tls(listener.port, certificates[0], lines)))
     assert received == b"".join(line + b"\r\n" for line in lines)
+
+
+def test_close_when_done_sends_close_notify(engine, run_loop, sock_map, certificates, server_ctx):
+    """The client reads a clean TLS end (close_notify), not a ragged EOF, after the last echo."""
+    listener = listen(sock_map, ClosingEcho, server_ctx)
+
+    def client():
+        context = client_context(certificates[0])
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=30) as raw:
+            tls = context.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+            tls.sendall(b"one\r\nBYE\r\n")
+            received = b""
+            while True:
+                data = tls.recv(4096)  # SSLEOFError here if the server closed without close_notify
+                if not data:
+                    return received
+                received += data
+
+    assert serve(sock_map, run_loop, Client(client)) == b"one\r\nBYE\r\n"
+
+
+def test_producers_water_marks_and_limits_work_over_tls(engine, run_loop, sock_map, certificates, server_ctx):
+    listener = listen(sock_map, ProducingEcho, server_ctx)
+    lines = [b"%04d " % i + b"y" * (i % 500) for i in range(3000)]
+    received = serve(sock_map, run_loop, Client(lambda: lines_over_tls(listener.port, certificates[0], lines)))
+    assert received == b"".join(line + b"\r\n" for line in lines)
+
+
+def test_an_async_chat_client_starts_tls_too(engine, run_loop, sock_map, certificates, server_ctx):
+    listener = listen(sock_map, ImplicitEcho, server_ctx)
+    lines = [b"client line %d" % i for i in range(500)]
+    client = TLSClient(listener.port, sock_map, client_context(certificates[0]), lines)
+    run_until(sock_map, lambda: not client.connected and client.echoed, run_loop)
+    assert client.echoed == lines
+    assert client.tls_events[0][0] == "established"
+    assert client.tls_events[0][2] == ((("commonName", "server"),),)
 
 
 def test_bytes_tls_already_decrypted_are_framed_without_waiting_for_the_socket(

@@ -139,3 +139,58 @@ class ImplicitEcho(Recording):
 
     def found_terminator(self):
         self.push(self.take() + b"\r\n")
+
+
+class ClosingEcho(ImplicitEcho):
+    """Implicit TLS echo that closes (close_when_done) after the line BYE."""
+
+    def found_terminator(self):
+        line = self.take()
+        self.push(line + b"\r\n")
+        if line == b"BYE":
+            self.close_when_done()
+
+
+class ProducingEcho(ImplicitEcho):
+    """Implicit TLS echo through producers, with water marks and a message limit set."""
+
+    ac_out_high_water = 4096
+    ac_max_message_size = 1024
+
+    def found_terminator(self):
+        self.push_with_producer(asynchat.simple_producer(self.take() + b"\r\n", buffer_size=5))
+
+
+class TLSClient(asynchat.async_chat):
+    """A client channel: connects, starts TLS (implicit) once connected, sends *lines*, collects the echo."""
+
+    def __init__(self, port, sock_map, context, lines):
+        asynchat.async_chat.__init__(self, map=sock_map)
+        self.context = context
+        self.lines = lines
+        self.parts = []
+        self.echoed = []
+        self.tls_events = []
+        self.set_terminator(b"\r\n")
+        self.create_socket()
+        self.connect(("127.0.0.1", port))
+
+    def handle_connect(self):
+        self.start_tls(self.context, server_side=False, server_hostname="localhost")
+
+    def handle_tls_established(self):
+        self.tls_events.append(("established", self.socket.version(), self.socket.getpeercert()["subject"]))
+        self.push(b"".join(line + b"\r\n" for line in self.lines))
+
+    def handle_tls_failed(self, error):
+        self.tls_events.append(("failed", error))
+        asynchat.async_chat.handle_tls_failed(self, error)
+
+    def collect_incoming_data(self, data):
+        self.parts.append(data)
+
+    def found_terminator(self):
+        self.echoed.append(b"".join(self.parts))
+        self.parts = []
+        if len(self.echoed) == len(self.lines):
+            self.close()
