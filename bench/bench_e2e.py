@@ -19,6 +19,13 @@ CASES = [
     for handler in ("documented", "plumbing")
     for implementation in implementations.available() + (OTHERS if handler == "documented" else [])
 ]
+# Over TLS: the headline handler, against the asyncio Protocol with ssl= (and on uvloop).
+CASES += [
+    (e2e.TLS_PIPELINED, "documented", implementation)
+    for implementation in implementations.available()
+    + ["asyncio-protocol"]
+    + (["uvloop-protocol"] if "uvloop-protocol" in peers.available() else [])
+]
 
 
 @pytest.mark.parametrize(

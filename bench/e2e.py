@@ -16,7 +16,12 @@ TCP_NODELAY on every accepted socket:
 
 Two loads (`Load`): "pipelined-echo", where each connection keeps 300 lines in
 flight, and "request-response", where each waits for every echo before it
-sends the next line, as an interactive client (FTP, SMTP, POP) does.
+sends the next line, as an interactive client (FTP, SMTP, POP) does.  A third,
+"tls-pipelined-echo", is the first over TLS (implicit, one handshake per
+connection, before the clock starts): this package's channels call
+start_tls() and run under asynchat.loop(); the reference runs with the TLS
+mixin a user of the old module writes by hand (`reference_tls_echo_class`);
+the asyncio Protocols get ssl= on asyncio and uvloop.
 
 A round (`AsyncoreRound`, `AsyncioRound`, ...) is one measured run: `start()`
 launches the client and waits until all its connections are accepted; `run()`
@@ -26,16 +31,26 @@ rounds and makes sure every one is stopped.
 """
 
 import asyncio
+import atexit
+import functools
 import json
 import os
+import select
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
+import time
 from typing import NamedTuple
 
 import implementations
 import peers
+import tls_servers  # tests/tls_servers.py: certificates made by openssl
 from scale import scaled
+
+import asynchat
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONNECTIONS = 50
@@ -47,6 +62,7 @@ class Load(NamedTuple):
     per_connection: int  # lines each connection sends in a round
     connections: int = CONNECTIONS
     idle: int = 0  # more connections, open and silent throughout
+    tls: bool = False  # every connection under TLS
 
     @property
     def total(self):
@@ -55,6 +71,19 @@ class Load(NamedTuple):
 
 PIPELINED = Load("pipelined-echo", 300, scaled(20_000, minimum=300))
 REQUEST_RESPONSE = Load("request-response", 1, scaled(1_000, minimum=4))
+TLS_PIPELINED = Load("tls-pipelined-echo", 300, scaled(20_000, minimum=300), tls=True)
+
+
+@functools.cache
+def tls_files():
+    """(certificate, key) for localhost, made for this process and removed when it exits."""
+    directory = tempfile.mkdtemp(prefix="asynchat-bench-tls-")
+    atexit.register(shutil.rmtree, directory, True)
+    return tls_servers.make_certificate(directory, "server")
+
+
+def server_tls_context():
+    return tls_servers.server_context(*tls_files())
 
 
 def listening_socket(backlog=CONNECTIONS):
@@ -75,6 +104,7 @@ def launch_client(port, load):
             str(load.in_flight),
             str(load.per_connection),
             str(load.idle),
+            *([tls_files()[0]] if load.tls else []),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -157,7 +187,10 @@ class AsyncoreRound:
             self.client = launch_client(sock.getsockname()[1], self.load)
             for conn in accept_all(sock, self.load.connections + self.load.idle):
                 self.channel_class(conn, self.map)
-        wait_ready(self.client)
+        if self.load.tls:
+            self._serve_until_ready()  # the handshakes need the server's loop
+        else:
+            wait_ready(self.client)
         self.run_loop(timeout=0, map=self.map, count=1)  # a loop that registers channels once does it here
         return (), {}
 
@@ -165,6 +198,19 @@ class AsyncoreRound:
         """After the timed part: close every channel and let the client go."""
         self.asyncore.close_all(map=self.map)
         end_client(self.client)
+
+    def _serve_until_ready(self, seconds=120):
+        fd = self.client.stdout.fileno()
+        said = b""
+        deadline = time.monotonic() + seconds
+        while not said.endswith(b"\n"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the echo client did not finish its handshakes")
+            self.run_loop(timeout=0.01, map=self.map, count=1)
+            if select.select([fd], [], [], 0)[0]:
+                said += os.read(fd, 1)
+        if said.strip() != b"ready":
+            raise RuntimeError(f"the echo client said {said!r}")
 
     def run(self):
         asyncore = self.asyncore
@@ -210,6 +256,77 @@ def line_echo_class(base, handler):
             self.close()
 
     return LineEcho
+
+
+def tls_line_echo_class(base, context):
+    """The documented line echo under implicit TLS, through start_tls()."""
+
+    class TLSLineEcho(line_echo_class(base, "documented")):
+        def __init__(self, sock, sock_map):
+            super().__init__(sock, sock_map)
+            self.start_tls(context)
+
+    return TLSLineEcho
+
+
+def reference_tls_echo_class(base, context):
+    """The documented line echo on the old module, with the TLS a user writes by hand today.
+
+    As CPython's own ftplib tests do: wrap the accepted socket, run the
+    handshake from the read and write events, turn want-read/want-write into
+    would-block, and read what the SSL object already decrypted.
+    """
+    echo = line_echo_class(base, "documented")
+
+    class HandWrittenTLSEcho(echo):
+        def __init__(self, sock, sock_map):
+            sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            echo.__init__(self, sock, sock_map)
+            self.handshaking = True
+            self.want_write = False
+
+        def handshake(self):
+            try:
+                self.socket.do_handshake()
+            except ssl.SSLWantReadError:
+                self.want_write = False
+            except ssl.SSLWantWriteError:
+                self.want_write = True
+            except (ssl.SSLError, OSError):
+                self.handle_close()
+            else:
+                self.handshaking = self.want_write = False
+
+        def writable(self):
+            return self.want_write if self.handshaking else echo.writable(self)
+
+        def handle_read(self):
+            if self.handshaking:
+                self.handshake()
+                return
+            echo.handle_read(self)
+            while self.connected and self.socket.pending():
+                echo.handle_read(self)
+
+        def handle_write(self):
+            if self.handshaking:
+                self.handshake()
+            else:
+                echo.handle_write(self)
+
+        def recv(self, size):
+            try:
+                return echo.recv(self, size)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise BlockingIOError from None
+
+        def send(self, data):
+            try:
+                return echo.send(self, data)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return 0
+
+    return HandWrittenTLSEcho
 
 
 def raw_echo_class(asyncore):
@@ -270,9 +387,30 @@ class AsyncioRound:
         self.all_connected = self.loop.create_future()
         sock = listening_socket()
         self.server = self.loop.run_until_complete(self._serve(sock))
-        self.client = start_client(sock.getsockname()[1], self.load)
+        if self.load.tls:  # the handshakes need the server's loop: read "ready" from it
+            self.client = launch_client(sock.getsockname()[1], self.load)
+            self.loop.run_until_complete(asyncio.wait_for(self._ready(), 120))
+        else:
+            self.client = start_client(sock.getsockname()[1], self.load)
         self.loop.run_until_complete(self.all_connected)
         return (), {}
+
+    async def _ready(self):
+        line = self.loop.create_future()
+        fd = self.client.stdout.fileno()
+        said = []
+
+        def read_byte():  # one at a time: nothing after the line may be taken
+            said.append(os.read(fd, 1))
+            if said[-1] in (b"\n", b"") and not line.done():
+                line.set_result(b"".join(said))
+
+        self.loop.add_reader(fd, read_byte)
+        try:
+            if (await line).strip() != b"ready":
+                raise RuntimeError("the echo client did not start")
+        finally:
+            self.loop.remove_reader(fd)
 
     def stop(self):
         if self.server is not None:
@@ -311,7 +449,8 @@ class AsyncioRound:
                 super().connection_made(transport)
                 round_._accepted(transport)
 
-        return await self.loop.create_server(AcceptedEcho, sock=sock)
+        context = server_tls_context() if self.load.tls else None
+        return await self.loop.create_server(AcceptedEcho, sock=sock, ssl=context)
 
     def run(self):
         report = self.loop.create_future()
@@ -327,6 +466,12 @@ class AsyncioRound:
 
 
 def make_round(load, implementation, handler="documented"):
+    if load.tls and implementation in implementations.available():
+        base = implementations.base_class(implementation)
+        asyncore = implementations.asyncore_of(base)
+        if implementation == "reference":
+            return AsyncoreRound(load, asyncore, reference_tls_echo_class(base, server_tls_context()))
+        return AsyncoreRound(load, asyncore, tls_line_echo_class(base, server_tls_context()), run_loop=asynchat.loop)
     if implementation in ("asyncio-streams", "asyncio-protocol", "uvloop-protocol"):
         return AsyncioRound(load, implementation)
     if implementation == "twisted-lineonly":
