@@ -68,8 +68,8 @@ class TLSSocket:
         except ssl.SSLWantWriteError:
             self.want_write = True
             raise _would_block() from None
-        except ssl.SSLZeroReturnError:
-            return b""  # the peer closed TLS (close_notify): the end of the stream
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b""  # the peer closed TLS, or the connection: the end of the stream
         self.want_read = False
         return data
 
@@ -86,6 +86,9 @@ class TLSSocket:
         except ssl.SSLWantReadError:
             self.want_read = True
             raise _would_block() from None
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as error:
+            # The peer hung up: what a plain socket reports as a reset, which asyncore closes on.
+            raise ConnectionResetError(errno.ECONNRESET, str(error)) from None
         self.want_write = False
         return sent
 

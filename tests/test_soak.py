@@ -5,7 +5,8 @@ and a byte-counted body, pushed in random pieces; the server checks every
 message and echoes it; the client checks every echo.  Clients hang up at
 random, mid-message too, and new ones take their place.  Half of the server
 channels run with water marks and a message limit, and each reads with its
-own recv size.  It runs under asyncore.loop(use_poll=True) and under
+own recv size; with TLS, half the clients connect to a second listener
+whose channels start TLS at once.  It runs under asyncore.loop(use_poll=True) and under
 asynchat.loop(), and ends by itself: ASYNCHAT_SOAK_SECONDS per engine and loop (default
 5; the run with a loop per thread half of it); run it longer with, e.g.::
 
@@ -15,6 +16,7 @@ asynchat.loop(), and ends by itself: ASYNCHAT_SOAK_SECONDS per engine and loop (
 import gc
 import os
 import random
+import shutil
 import socket
 import sys
 import threading
@@ -22,6 +24,7 @@ import time
 import zlib
 
 import pytest
+import tls_servers
 from loopback import Listener, asyncore, loop_function
 
 import asynchat
@@ -77,12 +80,17 @@ def framed(body):
 
 
 class Server(Framed):
-    def __init__(self, tally, rng, sock, sock_map):
+    def __init__(self, tally, rng, sock, sock_map, context=None):
         Framed.__init__(self, tally, sock, sock_map)
         self.ac_in_buffer_size = rng.choice([1, 7, 512, 4096, 65536])
         if rng.random() < 0.5:
             self.ac_out_high_water, self.ac_out_low_water = 8192, 1024
             self.ac_max_message_size = 1 << 20
+        if context is not None:
+            self.start_tls(context)
+
+    def log_info(self, message, type="info"):
+        pass  # a client that hangs up mid-handshake is logged: expected here
 
     def message(self, body):
         self.tally.server_messages += 1
@@ -91,9 +99,10 @@ class Server(Framed):
 
 
 class Client(Framed):
-    def __init__(self, tally, rng, port, sock_map):
+    def __init__(self, tally, rng, port, sock_map, context=None):
         Framed.__init__(self, tally, sock_map=sock_map)
         self.rng = rng
+        self.context = context
         self.sent = []  # bodies whose echo is due, in order
         self.finishing = False
         tally.connections += 1
@@ -101,7 +110,17 @@ class Client(Framed):
         self.connect(("127.0.0.1", port))
 
     def handle_connect(self):
+        if self.context is None:
+            self.send_some()
+        else:
+            self.start_tls(self.context, server_side=False, server_hostname="localhost")
+
+    def handle_tls_established(self):
         self.send_some()
+
+    def handle_tls_failed(self, error):
+        self.tally.errors.append(f"client: TLS handshake failed: {error!r}")
+        self.close()
 
     def send_some(self):
         rng = self.rng
@@ -135,19 +154,28 @@ class Client(Framed):
         self.close()
 
 
-def soak(run_loop, seconds, connections, seed):
-    """Serve *connections* clients through one map for *seconds*, then drain; return the Tally."""
+def soak(run_loop, seconds, connections, seed, tls=None):
+    """Serve *connections* clients through one map for *seconds*, then drain; return the Tally.
+
+    *tls*: (server context, client context) to put half the clients under TLS.
+    """
     rng = random.Random(seed)
     tally = Tally()
     sock_map = {}
     listener = Listener(lambda sock, m: Server(tally, rng, sock, m), sock_map)
     listener.listen(connections)
+    listeners = [(listener, None)]
+    if tls is not None:
+        secure = Listener(lambda sock, m: Server(tally, rng, sock, m, tls[0]), sock_map)
+        secure.listen(connections)
+        listeners.append((secure, tls[1]))
     clients = []
 
     def top_up():
         clients[:] = [c for c in clients if c.connected or c.connecting]
         while len(clients) < connections:
-            clients.append(Client(tally, rng, listener.port, sock_map))
+            chosen, context = rng.choice(listeners)
+            clients.append(Client(tally, rng, chosen.port, sock_map, context))
 
     try:
         deadline = time.monotonic() + seconds
@@ -165,7 +193,8 @@ def soak(run_loop, seconds, connections, seed):
                 break
             run_loop(timeout=0.01, map=sock_map, count=1)
     finally:
-        listener.close()
+        for chosen, _ in listeners:
+            chosen.close()
         asyncore.close_all(map=sock_map)
     return tally
 
@@ -195,6 +224,22 @@ def test_soak(engine, loop_name, monkeypatch):
     report(tally, f"{loop_name}, {SECONDS:.0f} s")
     assert tally.errors == []
     assert tally.connections >= CONNECTIONS and tally.client_messages > 1000
+    assert open_descriptors() == fds_before
+
+
+@needs_proc
+@pytest.mark.parametrize("loop_name", ["asyncore-poll", "asynchat"])
+def test_soak_with_tls_on_half_the_connections(engine, loop_name, monkeypatch, tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("the certificate is made by openssl")
+    cert, key = tls_servers.make_certificate(str(tmp_path), "server")
+    contexts = (tls_servers.server_context(cert, key), tls_servers.client_context(cert))
+    run_loop = loop_function(loop_name, monkeypatch)
+    fds_before = open_descriptors()
+    tally = soak(run_loop, SECONDS, CONNECTIONS // 2, seed=4321, tls=contexts)
+    report(tally, f"{loop_name}, TLS on half, {SECONDS:.0f} s")
+    assert tally.errors == []
+    assert tally.connections >= CONNECTIONS // 2 and tally.client_messages > 500
     assert open_descriptors() == fds_before
 
 
