@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 with warnings.catch_warnings():
     # asyncore warns at import on 3.10 and 3.11; asynchat itself must not.
     warnings.simplefilter("ignore", DeprecationWarning)
-    import asyncore
+    import asyncore  # type: ignore[import-untyped]  # pyasyncore (3.12+) has no types
 
 from . import _engine as _selected
 from . import _settings
