@@ -167,9 +167,11 @@ def lines_over_tls(port, cafile, lines, chunk=None):
             return received
 
 
-def test_implicit_tls_echo(engine, run_loop, sock_map, certificates, server_ctx):
-    listener = listen(sock_map, ImplicitEcho, server_ctx)
-    lines = [b"line %d " % i + b"x" * (i % 300) for i in range(2000)]
+@pytest.mark.parametrize("server_class", [ImplicitEcho, ProducingEcho], ids=["push", "producers-marks-limit"])
+def test_implicit_tls_echo(engine, run_loop, sock_map, certificates, server_ctx, server_class):
+    """Pushes, and producers with water marks and a message limit, over TLS."""
+    listener = listen(sock_map, server_class, server_ctx)
+    lines = [b"%04d " % i + b"y" * (i % 500) for i in range(3000)]
     received = serve(sock_map, run_loop, Client(lambda: lines_over_tls(listener.port, certificates[0], lines)))
     assert received == b"".join(line + b"\r\n" for line in lines)
 
@@ -191,13 +193,6 @@ def test_close_when_done_sends_close_notify(engine, run_loop, sock_map, certific
                 received += data
 
     assert serve(sock_map, run_loop, Client(client)) == b"one\r\nBYE\r\n"
-
-
-def test_producers_water_marks_and_limits_work_over_tls(engine, run_loop, sock_map, certificates, server_ctx):
-    listener = listen(sock_map, ProducingEcho, server_ctx)
-    lines = [b"%04d " % i + b"y" * (i % 500) for i in range(3000)]
-    received = serve(sock_map, run_loop, Client(lambda: lines_over_tls(listener.port, certificates[0], lines)))
-    assert received == b"".join(line + b"\r\n" for line in lines)
 
 
 def test_an_async_chat_client_starts_tls_too(engine, run_loop, sock_map, certificates, server_ctx):
