@@ -55,6 +55,8 @@ class TLSSocket:
         self.want_write = False  # TLS waits for room to send
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("ssl", "raw"):  # not set yet: no delegation, and no endless recursion
+            raise AttributeError(name)
         return getattr(self.ssl if self.ssl is not None else self.raw, name)
 
     def recv(self, size: int) -> bytes:
