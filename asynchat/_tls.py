@@ -29,6 +29,11 @@ __all__ = ["DRAINING", "HANDSHAKING", "ESTABLISHED", "TLSSocket", "read_pending"
 DRAINING, HANDSHAKING, ESTABLISHED = "draining", "handshaking", "established"
 
 
+# What OpenSSL says when the peer's close_notify was already read: the stream has ended.
+# (PyPy's ssl reports data racing a close_notify this way; CPython's rarely.)
+_SHUT_DOWN = frozenset({"APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "PROTOCOL_IS_SHUTDOWN"})
+
+
 def _would_block() -> BlockingIOError:
     return BlockingIOError(errno.EWOULDBLOCK, "TLS is waiting for the peer")
 
@@ -72,6 +77,10 @@ class TLSSocket:
             raise _would_block() from None
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
             return b""  # the peer closed TLS, or the connection: the end of the stream
+        except ssl.SSLError as error:
+            if error.reason in _SHUT_DOWN:
+                return b""
+            raise
         self.want_read = False
         return data
 
@@ -88,7 +97,9 @@ class TLSSocket:
         except ssl.SSLWantReadError:
             self.want_read = True
             raise _would_block() from None
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as error:
+        except ssl.SSLError as error:
+            if not isinstance(error, (ssl.SSLZeroReturnError, ssl.SSLEOFError)) and error.reason not in _SHUT_DOWN:
+                raise
             # The peer hung up: what a plain socket reports as a reset, which asyncore closes on.
             raise ConnectionResetError(errno.ECONNRESET, str(error)) from None
         self.want_write = False
