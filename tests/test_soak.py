@@ -236,10 +236,10 @@ def test_soak_with_tls_on_half_the_connections(engine, loop_name, monkeypatch, t
     contexts = (tls_servers.server_context(cert, key), tls_servers.client_context(cert))
     run_loop = loop_function(loop_name, monkeypatch)
     fds_before = open_descriptors()
-    tally = soak(run_loop, SECONDS, CONNECTIONS // 2, seed=4321, tls=contexts)
-    report(tally, f"{loop_name}, TLS on half, {SECONDS:.0f} s")
+    tally = soak(run_loop, SECONDS / 2, CONNECTIONS // 2, seed=4321, tls=contexts)  # half as long: CI time
+    report(tally, f"{loop_name}, TLS on half, {SECONDS / 2:.1f} s")
     assert tally.errors == []
-    assert tally.connections >= CONNECTIONS // 2 and tally.client_messages > 500
+    assert tally.connections >= CONNECTIONS // 2 and tally.client_messages > 250
     assert open_descriptors() == fds_before
 
 
