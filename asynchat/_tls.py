@@ -31,7 +31,13 @@ DRAINING, HANDSHAKING, ESTABLISHED = "draining", "handshaking", "established"
 
 # What OpenSSL says when the peer's close_notify was already read: the stream has ended.
 # (PyPy's ssl reports data racing a close_notify this way; CPython's rarely.)
-_SHUT_DOWN = frozenset({"APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "PROTOCOL_IS_SHUTDOWN"})
+_SHUT_DOWN = ("APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "PROTOCOL_IS_SHUTDOWN")
+
+
+def _shut_down(error: ssl.SSLError) -> bool:
+    # PyPy's SSLError may lack .reason: its message names the reason too.
+    reason = getattr(error, "reason", None) or str(error)
+    return any(name in reason for name in _SHUT_DOWN)
 
 
 def _would_block() -> BlockingIOError:
@@ -78,7 +84,7 @@ class TLSSocket:
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
             return b""  # the peer closed TLS, or the connection: the end of the stream
         except ssl.SSLError as error:
-            if error.reason in _SHUT_DOWN:
+            if _shut_down(error):
                 return b""
             raise
         self.want_read = False
@@ -98,7 +104,7 @@ class TLSSocket:
             self.want_read = True
             raise _would_block() from None
         except ssl.SSLError as error:
-            if not isinstance(error, (ssl.SSLZeroReturnError, ssl.SSLEOFError)) and error.reason not in _SHUT_DOWN:
+            if not isinstance(error, (ssl.SSLZeroReturnError, ssl.SSLEOFError)) and not _shut_down(error):
                 raise
             # The peer hung up: what a plain socket reports as a reset, which asyncore closes on.
             raise ConnectionResetError(errno.ECONNRESET, str(error)) from None
