@@ -167,12 +167,10 @@ class async_chat(asyncore.dispatcher):
         framer = self._framer
         if not self.producer_fifo:
             framer.sent(0, self.producer_fifo)  # emptied by user code: nothing is queued
-        if framer.flow == _settings.RESUMING:
-            framer.flow = _settings.READING
-            if not framer.feeding:  # else the feed running below this callback goes on by itself
-                framer.feed(self, b"")
-                if self._tls is not None:
-                    read_pending(self)
+        if framer.resume():
+            framer.feed(self, b"")
+            if self._tls is not None:
+                read_pending(self)
 
     def handle_message_too_large(self) -> None:
         """A message crossed ac_max_message_size: by default, log it and close the channel.
@@ -248,9 +246,7 @@ class async_chat(asyncore.dispatcher):
     def close_when_done(self) -> None:
         """Close the channel once everything queued before this call is sent."""
         self.producer_fifo.append(None)
-        recheck = self._framer.recheck
-        if recheck is not None:  # the asynchat.loop() running the channel asks writable() again
-            recheck[id(self)] = self
+        self._framer.ask_again(self)  # writable() now
 
     def _send_put_off(self):
         """Send what put-off pushes queued: the reference had sent them already.
@@ -279,9 +275,7 @@ class async_chat(asyncore.dispatcher):
         self._framer.discard()
         self.incoming.clear()
         self.producer_fifo.clear()
-        recheck = self._framer.recheck
-        if recheck is not None:  # reading may resume: the asynchat.loop() asks readable() again
-            recheck[id(self)] = self
+        self._framer.ask_again(self)  # reading may resume
 
 
 def use_engine(engine):

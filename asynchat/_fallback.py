@@ -201,6 +201,33 @@ class Framer:
         if self.flow == PAUSED and self.queued <= self.low:
             self.flow = RESUMING
 
+    def watch(self, recheck):
+        """Report to *recheck* (a loop's dict of channels to ask again), or to nobody (None)."""
+        self.recheck = recheck
+
+    def ask_again(self, chan):
+        """The loop running *chan* (if it reports to one) is to ask its readable() and writable() again.
+
+        initiate_send() does it inline, after every send.
+        """
+        if self.recheck is not None:
+            self.recheck[id(chan)] = chan
+
+    def resume(self):
+        """The adapter is about to frame what waited while reading was paused.
+
+        Back to reading once the output drained; True if the input that waited
+        is to be framed now (it is not if a feed is running: it goes on by itself).
+        """
+        if self.flow != RESUMING:
+            return False
+        self.flow = READING
+        return not self.feeding
+
+    def drop_deferred(self):
+        """Forget the put-off initiate_send() calls: what they queued is sent by other means (start_tls())."""
+        self.deferred = 0
+
     def discard(self):
         """Forget all input and output (discard_buffers())."""
         self.replace(b"")

@@ -200,8 +200,8 @@ cdef class Framer:
     cdef bint _streaming  # the current message is under a terminator of None
     cdef public Py_ssize_t limit, high, low  # the protection settings; UNLIMITED for None
     cdef public Py_ssize_t queued  # bytes pushed or produced and not yet sent
-    cdef public int flow  # asynchat._settings.READING, PAUSED or RESUMING
-    cdef public object recheck  # None, or the dict of an asynchat.loop() (see the fallback)
+    cdef readonly int flow  # asynchat._settings.READING, PAUSED or RESUMING
+    cdef readonly object recheck  # None, or the dict of the loop running the channel (watch())
     # What _next() found, for _advance(): the span of input, the terminator's
     # length, the prefix kept back, an int terminator's count (else -1), and
     # the bytes of a message crossing the limit (else -1).
@@ -265,6 +265,29 @@ cdef class Framer:
         if self.flow == PAUSED and self.queued <= self.low:
             self.flow = RESUMING
         return 0
+
+    def watch(self, recheck):
+        """Report to *recheck* (a loop's dict of channels to ask again), or to nobody (None)."""
+        self.recheck = recheck
+
+    def ask_again(self, chan):
+        """The loop running *chan* (if it reports to one) is to ask its readable() and writable() again.
+
+        initiate_send() does it inline, after every send.
+        """
+        if self.recheck is not None:
+            self.recheck[id(chan)] = chan
+
+    def resume(self):
+        """The adapter is about to frame what waited while reading was paused (see the fallback)."""
+        if self.flow != RESUMING:
+            return False
+        self.flow = READING
+        return not self.feeding
+
+    def drop_deferred(self):
+        """Forget the put-off initiate_send() calls: what they queued is sent by other means (start_tls())."""
+        self.deferred = 0
 
     def discard(self):
         """Forget all input and output (discard_buffers())."""

@@ -73,7 +73,8 @@ def test_the_same_flow_states():
         steps.append(framer.flow)  # 50 left: above the low mark, still paused
         framer.sent(45, [b"still queued"])
         steps.append(framer.flow)
-        framer.flow = _settings.READING  # the adapter, once it framed what waited
+        steps.append(framer.resume())  # the adapter is about to frame what waited
+        steps.append(framer.flow)
         framer.count_output(500)
         framer.discard()
         steps.append(framer.flow)
@@ -82,5 +83,7 @@ def test_the_same_flow_states():
             _settings.PAUSED,
             _settings.PAUSED,
             _settings.RESUMING,
+            True,
+            _settings.READING,
             _settings.RESUMING,
         ], engine.__name__
