@@ -4,7 +4,9 @@ A drop-in replacement for the standard library module removed in Python 3.12
 (PEP 594), with the behaviour of CPython 3.11's.  ``IMPLEMENTATION`` names the
 engine in use: "cython" (the compiled ``asynchat._speedups``) or "python".
 ``loop()`` is asyncore.loop() on a poller that keeps its registrations, for
-servers with thousands of connections.
+servers with thousands of connections.  On asyncio, ``serve_asyncio()`` runs a
+socket map on the running event loop, and ``create_chat_server()`` /
+``create_chat_connection()`` run channels as asyncio Protocols.
 """
 
 # asyncore, deque and warn are public names of the reference module too (it
@@ -24,3 +26,28 @@ __all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_prod
 __version__ = "0.2.0"
 
 find_prefix_at_end = _engine.find_prefix_at_end
+
+# The asyncio drivers, imported on first use: a server that never runs on asyncio
+# does not pay for importing it.
+_ON_ASYNCIO = {
+    "serve_asyncio": "_asyncio_map",
+    "ChatProtocol": "_asyncio_protocol",
+    "TransportSocket": "_asyncio_protocol",
+    "create_chat_server": "_asyncio_protocol",
+    "create_chat_connection": "_asyncio_protocol",
+}
+
+
+def __getattr__(name):
+    module = _ON_ASYNCIO.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asynchat' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ON_ASYNCIO))

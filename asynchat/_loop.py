@@ -147,24 +147,48 @@ class _Recheck(dict):
     forget: Callable[[Any, dict[int, Any]], None]  # forget(chan, sock_map): chan leaves sock_map (del_channel)
 
 
+class WakingRecheck(_Recheck):
+    """A recheck dict for loops that sleep in asyncio: marking a channel calls ``wake()``, which schedules a pass."""
+
+    __slots__ = ("wake",)
+    wake: Callable[[], None]
+
+    def __setitem__(self, key, chan):
+        dict.__setitem__(self, key, chan)
+        self.wake()
+
+
 class _MapPoller:
     """One socket map's poller, and what is registered in it."""
 
-    def __init__(self, sock_map, poller):
+    def __init__(self, sock_map, poller, driver="asynchat.loop()", recheck=None):
         self.map = sock_map
         self.poller = poller
+        self.driver = driver  # what runs this map: one driver at a time
+        self.running = 0  # loop() calls running it now (another thread's, or nested)
         self.known = {}  # fd -> channel: the map as last seen
         self.masks = {}  # fd -> the interest registered, where not 0
         self.always_asked = {}  # fd -> channel asked readable()/writable() every iteration
         self.closed = []  # channels whose descriptor was found closed: handle_close() is due
         self.always_ready = {}  # fd -> interest, for files the poller refuses (poll() says ready)
-        self.recheck = _Recheck()  # the channels that report themselves and may have changed
+        # The channels that report themselves and may have changed.
+        self.recheck = _Recheck() if recheck is None else recheck
         self.recheck.forget = self._forget
 
     def iterate(self, timeout):
         """One asyncore.loop() iteration: poll once and dispatch what it reports."""
-        sock_map = self.map
-        if sock_map != self.known:
+        self.refresh()
+        events = self.poller.poll(0 if self.always_ready else timeout)
+        if self.always_ready:
+            urgent = self.poller.URGENT
+            events += [(fd, mask & ~urgent) for fd, mask in self.always_ready.items()]
+        for fd, flags in events:
+            self.dispatch(fd, flags)
+        self.close_found_closed()
+
+    def refresh(self):
+        """Bring the registrations up to date: the map's changes, then every interest that may have changed."""
+        if self.map != self.known:
             self._sync()
         recheck, known = self.recheck, self.known
         while recheck:
@@ -174,18 +198,18 @@ class _MapPoller:
                 self._update(fd, chan)
         for fd, obj in list(self.always_asked.items()):
             self._update(fd, obj)
-        events = self.poller.poll(0 if self.always_ready else timeout)
-        if self.always_ready:
-            urgent = self.poller.URGENT
-            events += [(fd, mask & ~urgent) for fd, mask in self.always_ready.items()]
-        dispatch, always_asked = self.poller.dispatch, self.always_asked
-        for fd, flags in events:
-            obj = sock_map.get(fd)
-            if obj is None:
-                continue
-            if fd not in always_asked:
-                recheck[id(obj)] = obj  # its handlers may change its interest
-            dispatch(obj, flags)
+
+    def dispatch(self, fd, flags):
+        """Hand the events *flags* on *fd* to its channel, as asyncore's loop does."""
+        obj = self.map.get(fd)
+        if obj is None:
+            return
+        if fd not in self.always_asked:
+            self.recheck[id(obj)] = obj  # its handlers may change its interest
+        self.poller.dispatch(obj, flags)
+
+    def close_found_closed(self):
+        """handle_close() for the channels whose descriptor was found closed under asyncore's feet."""
         while self.closed:
             asyncore.readwrite(self.closed.pop(), _INVALID)
 
@@ -197,7 +221,7 @@ class _MapPoller:
         for fd, obj in [item for item in sock_map.items() if known.get(item[0]) is not item[1]]:
             known[fd] = obj
             if _reports_itself(obj):
-                obj._framer.recheck = self.recheck
+                obj._framer.watch(self.recheck)
                 self.recheck[id(obj)] = obj
             else:
                 self.always_asked[fd] = obj
@@ -236,7 +260,7 @@ class _MapPoller:
             self.poller.set(fd, old, 0)
         framer = getattr(obj, "_framer", None)
         if framer is not None and framer.recheck is self.recheck:
-            framer.recheck = None
+            framer.watch(None)
 
     def _forget(self, chan, sock_map):
         fd = chan._fileno
@@ -255,10 +279,44 @@ class _MapPoller:
 _map_pollers: weakref.WeakValueDictionary[int, _MapPoller] = weakref.WeakValueDictionary()
 
 
-def _map_poller_for(sock_map):
+def in_use(sock_map):
+    """The _MapPoller of *sock_map*, if one exists for it now, else None."""
     map_poller = _map_pollers.get(id(sock_map))
-    if map_poller is None or map_poller.map is not sock_map:
+    return map_poller if map_poller is not None and map_poller.map is sock_map else None
+
+
+def claim(sock_map, poller, driver, recheck):
+    """A new _MapPoller that runs *sock_map* for *driver*; an error if another loop runs the map now.
+
+    A poller that asynchat.loop() left between calls is closed first: its
+    registrations would be stale once another driver runs the map.
+    """
+    previous = in_use(sock_map)
+    if previous is not None:
+        if previous.running or previous.driver != "asynchat.loop()":
+            raise busy(previous.driver)
+        previous.close()
+    map_poller = _map_pollers[id(sock_map)] = _MapPoller(sock_map, poller, driver, recheck)
+    return map_poller
+
+
+def release(map_poller):
+    """*map_poller*'s driver is done with its map: its registrations go, the map stays as it is."""
+    if in_use(map_poller.map) is map_poller:
+        del _map_pollers[id(map_poller.map)]
+    map_poller.close()
+
+
+def busy(driver):
+    return RuntimeError(f"this socket map is being run by {driver}: a map runs under one loop at a time")
+
+
+def _map_poller_for(sock_map):
+    map_poller = in_use(sock_map)
+    if map_poller is None:
         map_poller = _map_pollers[id(sock_map)] = _MapPoller(sock_map, make_poller())
+    elif map_poller.driver != "asynchat.loop()":
+        raise busy(map_poller.driver)
     return map_poller
 
 
@@ -269,7 +327,7 @@ def _after_fork():
         for obj in map_poller.known.values():
             framer = getattr(obj, "_framer", None)
             if framer is not None and framer.recheck is map_poller.recheck:
-                framer.recheck = None
+                framer.watch(None)
     _map_pollers.clear()
 
 
@@ -293,12 +351,14 @@ def loop(
     if not map:
         return
     map_poller = _map_poller_for(map)
+    map_poller.running += 1
     try:
         while map and (count is None or count > 0):
             map_poller.iterate(timeout)
             if count is not None:
                 count -= 1
     finally:
-        if not map:
+        map_poller.running -= 1
+        if not map and not map_poller.running:
             _map_pollers.pop(id(map), None)
             map_poller.close()

@@ -213,12 +213,13 @@ def start_tls(chan: Any, context: ssl.SSLContext, server_side: bool, server_host
             f"start_tls(): discarded {len(waiting)} bytes the peer sent in plaintext after the STARTTLS point",
             "warning",
         )
+    if hasattr(chan.socket, "start_tls"):  # a transport's stand-in (asynchat.ChatProtocol): asyncio's TLS
+        chan.socket.start_tls(chan, context, server_side, server_hostname)
+        return
     tls = TLSSocket(chan.socket, context, server_side, server_hostname)
     # What was pushed before this call goes out first, in plaintext; later pushes wait for TLS.
     tls.plaintext, chan.producer_fifo = chan.producer_fifo, deque()
-    chan._framer.deferred = 0  # the put-off pushes are in the plaintext queue
+    chan._framer.drop_deferred()  # the put-off pushes are in the plaintext queue
     chan.socket = chan._tls = tls
     tls.step(chan)
-    recheck = chan._framer.recheck
-    if recheck is not None:  # the asynchat.loop() running the channel asks readable()/writable() again
-        recheck[id(chan)] = chan
+    chan._framer.ask_again(chan)

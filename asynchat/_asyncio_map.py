@@ -1,0 +1,149 @@
+"""serve_asyncio(): a socket map's dispatchers run on the running asyncio event loop.
+
+The map is run as asynchat.loop() runs it (asynchat._loop._MapPoller: the
+same registrations, kept and changed only when a channel's interest does),
+with the asyncio loop in the poller's place: a registration is an
+``add_reader()``/``add_writer()``, an event is that callback, and the pass
+that brings registrations up to date runs once after the events of a loop
+iteration, not once per event.  Channels that report themselves (async_chat
+with this package's readable()/writable()) wake that pass when their interest
+changes from anywhere, a coroutine included; a plain dispatcher added or
+closed from outside the map's own handlers is seen at the next pass, which
+runs at least every *interval* seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from typing import Any, Awaitable
+
+from . import _loop
+from ._chat import asyncore
+
+__all__ = ["serve_asyncio"]
+
+_DRIVER = "asynchat.serve_asyncio()"
+
+
+class _AsyncioPoller:
+    """The running asyncio loop as a _MapPoller's poller: registrations become add_reader()/add_writer()."""
+
+    READ = selectors.EVENT_READ
+    WRITE = selectors.EVENT_WRITE
+    URGENT = 0  # asyncio reports no urgent data: as asyncore.loop()'s select mode
+    dispatch = staticmethod(_loop._Selector.dispatch)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_event):
+        self.loop = loop
+        self.on_event = on_event  # on_event(fd, mask)
+
+    def set(self, fd, old, new):
+        changed = old ^ new
+        try:
+            if changed & self.READ:
+                if new & self.READ:
+                    self.loop.add_reader(fd, self.on_event, fd, self.READ)
+                else:
+                    self.loop.remove_reader(fd)
+            if changed & self.WRITE:
+                if new & self.WRITE:
+                    self.loop.add_writer(fd, self.on_event, fd, self.WRITE)
+                else:
+                    self.loop.remove_writer(fd)
+        except NotImplementedError:
+            raise RuntimeError(
+                "serve_asyncio() needs an event loop with add_reader(), which Windows' "
+                "ProactorEventLoop lacks: use asyncio.WindowsSelectorEventLoopPolicy(), or run "
+                "the channels as asyncio Protocols (asynchat.create_chat_server())"
+            ) from None
+        except OSError:
+            if new:
+                raise  # the descriptor was closed: _MapPoller._update() treats EBADF
+            # Unregistering a closed descriptor: asyncio has forgotten it all the same.
+
+    def close(self):
+        pass  # the loop is the application's
+
+
+async def serve_asyncio(
+    map: dict[Any, Any] | None = None, *, interval: float = 0.1, until: Awaitable[Any] | None = None
+) -> None:
+    """Run every dispatcher of *map* (asyncore.socket_map by default) on the running asyncio loop.
+
+    Returns once the map is empty, or once *until* (an awaitable: a future,
+    an event's wait(), a sleep) is done; either way the channels still in
+    the map are left as they are, for another loop to run.  Cancelled (by
+    ``task.cancel()``, a timeout, or the loop shutting down), it closes every
+    channel still in the map first.  Callbacks are asyncore's: readable() and
+    writable() decide what is waited for, ``handle_*`` are called as
+    asyncore.loop() calls them, errors go to ``handle_error()``.  A map runs
+    under one loop at a time: a map that asynchat.loop() or another
+    serve_asyncio() is running is a RuntimeError.
+
+    *interval*: the longest time between two passes over the map when no
+    channel has an event, for plain dispatchers added, closed or changing
+    their interest from outside the map's handlers (async_chat channels say
+    so themselves).
+    """
+    if map is None:
+        map = asyncore.socket_map
+    if not interval > 0:
+        raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    scheduled = False
+
+    def run_pass():
+        nonlocal scheduled
+        scheduled = False
+        try:
+            map_poller.refresh()
+            map_poller.close_found_closed()
+        except BaseException as error:  # a RuntimeError from the poller, or the loop's own
+            if not done.done():
+                done.set_exception(error)
+            return
+        if not map and not done.done():
+            done.set_result(None)
+
+    def wake():
+        nonlocal scheduled
+        if not scheduled:
+            scheduled = True
+            loop.call_soon(run_pass)
+
+    def on_event(fd, mask):
+        map_poller.dispatch(fd, mask)
+        obj = map_poller.known.get(fd)
+        if obj is not None and map.get(fd) is not obj:
+            # Closed by its handler: unregistered now, before anything else in this
+            # loop iteration is given the same descriptor number.
+            map_poller._forget_fd(fd)
+        wake()
+
+    def tick():
+        nonlocal ticker
+        run_pass()
+        ticker = loop.call_later(interval, tick)
+
+    recheck = _loop.WakingRecheck()
+    recheck.wake = wake
+    map_poller = _loop.claim(map, _AsyncioPoller(loop, on_event), _DRIVER, recheck)
+    ticker = None
+    stopper = None
+    try:
+        if until is not None:
+            stopper = asyncio.ensure_future(until)
+            stopper.add_done_callback(lambda _: done.done() or done.set_result(None))
+        tick()
+        await done
+    except asyncio.CancelledError:
+        asyncore.close_all(map, ignore_all=True)  # every descriptor released
+        raise
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        if stopper is not None and not stopper.done():
+            stopper.cancel()
+        _loop.release(map_poller)
