@@ -34,31 +34,35 @@ def _would_block() -> BlockingIOError:
 class TransportSocket:
     """A channel's socket under `ChatProtocol`: the asyncio transport, as much of a socket as a channel uses."""
 
+    # The channel runs in no socket map: the transport's Protocol drives it (async_chat._in_service()).
+    driven_by_transport = True
+
     def __init__(self, transport: asyncio.BaseTransport):
         self.transport: Any = transport
-        self.received = b""  # what data_received() brought and recv() has not returned
-        self.at_eof = False  # the peer sent its end of stream
+        self._received = b""  # what data_received() brought and recv() has not returned
+        self._at_eof = False  # the peer sent its end of stream
         self.closed = False  # close() was called, or the connection is lost
-        self.write_paused = False  # the transport's buffer is above its high mark
-        self.tls_starting = False  # start_tls() was called: sends wait for the handshake
-        self.tls_started = False
+        self._write_paused = False  # the transport's buffer is above its high mark
+        self._tls_starting = False  # start_tls() was called: sends wait for the handshake
+        self._tls_started = False
+        self._early = b""  # bytes read before asyncio's TLS took the transport over: the start of its stream
 
     def recv(self, size: int) -> bytes:
-        data = self.received
+        data = self._received
         if data:
             if len(data) <= size:
-                self.received = b""
+                self._received = b""
                 return data
-            self.received = data[size:]
+            self._received = data[size:]
             return data[:size]
-        if self.at_eof or self.closed:
+        if self._at_eof or self.closed:
             return b""
         raise _would_block()
 
     def send(self, data: Any) -> int:
         if self.closed or self.transport.is_closing():
             raise BrokenPipeError(errno.EPIPE, "the connection is closed")
-        if self.write_paused or self.tls_starting:
+        if self._write_paused or self._tls_starting:
             raise _would_block()
         if type(data) is bytearray:
             data = bytes(data)  # the transport may keep what it could not send yet
@@ -117,24 +121,24 @@ class TransportSocket:
 
     def start_tls(self, chan: Any, context: ssl.SSLContext, server_side: bool, server_hostname: str | None) -> None:
         """async_chat.start_tls() under the Protocol: loop.start_tls(), with the same STARTTLS rules."""
-        if self.tls_started:
+        if self._tls_started:
             raise RuntimeError("start_tls() was already called on this channel")
-        if self.received:
+        if self._received:
+            dropped = len(self._received)
             chan.log_info(
-                f"start_tls(): discarded {len(self.received)} bytes the peer sent in plaintext after the STARTTLS point",
-                "warning",
+                f"start_tls(): discarded {dropped} bytes the peer sent in plaintext after the STARTTLS point", "warning"
             )
-            self.received = b""
-        self.tls_started = True
+            self._received = b""
+        self._tls_started = True
         self._send_all(chan)  # what was pushed before the call goes out first, in plaintext
-        self.tls_starting = True  # later pushes wait for TLS
+        self._tls_starting = True  # later pushes wait for TLS
         self.transport.pause_reading()
         protocol = self.transport.get_protocol()
         asyncio.get_running_loop().create_task(self._upgrade(chan, protocol, context, server_side, server_hostname))
 
     def _send_all(self, chan: Any) -> None:
         """Hand everything queued to the transport, whatever its buffer holds."""
-        paused, self.write_paused = self.write_paused, False
+        paused, self._write_paused = self._write_paused, False
         try:
             while chan.producer_fifo and chan.connected:
                 before = (len(chan.producer_fifo), chan.producer_fifo[0])
@@ -142,29 +146,55 @@ class TransportSocket:
                 if chan.producer_fifo and (len(chan.producer_fifo), chan.producer_fifo[0]) == before:
                     break  # an initiate_send() of the channel's own that sends nothing now
         finally:
-            self.write_paused = paused
+            self._write_paused = paused
 
     async def _upgrade(self, chan, protocol, context, server_side, server_hostname):
         loop = asyncio.get_running_loop()
+        raw = self.transport
         try:
-            transport = await loop.start_tls(
-                self.transport, protocol, context, server_side=server_side, server_hostname=server_hostname
+            starting = asyncio.ensure_future(
+                loop.start_tls(raw, protocol, context, server_side=server_side, server_hostname=server_hostname)
             )
+            # uvloop starts reading after connection_made() whatever it was told, so a
+            # channel that starts TLS while it is made (implicit TLS) may be handed the
+            # peer's first TLS bytes: once start_tls() has put its TLS protocol on the
+            # transport, they go to it, after its connection_made() and before any later read.
+            while raw.get_protocol() is protocol and not starting.done():
+                await asyncio.sleep(0)
+            loop.call_soon(self._hand_over_early, raw)
+            transport = await starting
         except (asyncio.CancelledError, *_RERAISED):
             raise
         except BaseException as error:
-            self.tls_starting = False
-            if not self.closed:
+            self._tls_starting = False
+            if chan.connected:
                 _call(chan, chan.handle_tls_failed, error)
+            self.closed = True  # asyncio closed the transport
             return
         self.transport = transport
-        self.tls_starting = False
+        self._tls_starting = False
         if self.closed:
             transport.close()
             return
         _call(chan, chan.handle_tls_established)
-        protocol.reading = True  # the TLS transport reads
-        protocol.run_pass()  # what was pushed while TLS was being set up
+        protocol._reading = True  # the TLS transport reads
+        protocol._run_pass()  # what was pushed while TLS was being set up
+
+    def _hand_over_early(self, raw: Any) -> None:
+        data, self._early = self._early, b""
+        if not data or raw.is_closing():
+            return
+        tls = raw.get_protocol()
+        if not hasattr(tls, "get_buffer"):
+            tls.data_received(data)
+            return
+        view = memoryview(data)
+        while view:  # as a transport feeds a BufferedProtocol
+            buffer = tls.get_buffer(len(view))
+            n = min(len(buffer), len(view))
+            buffer[:n] = view[:n]
+            tls.buffer_updated(n)
+            view = view[n:]
 
 
 def _call(chan: Any, handler: Callable[..., Any], *args: Any) -> None:
@@ -178,11 +208,15 @@ def _call(chan: Any, handler: Callable[..., Any], *args: Any) -> None:
 
 
 def _take_out_of_map(chan: async_chat) -> None:
-    """The channel in a map of its own: asyncore put it in a shared one, which no loop may poll for it."""
-    shared, fd = chan._map, chan._fileno
-    if shared.get(fd) is chan:
-        del shared[fd]
-    chan._map = {fd: chan}
+    """asyncore put the channel in a map, where a loop would poll the transport's descriptor: take it out.
+
+    ``chan._map`` stays the map it was given (for the dispatchers it makes);
+    ``_fileno`` is None, so that no later del_channel() removes another
+    dispatcher that got the same descriptor number.
+    """
+    if chan._map.get(chan._fileno) is chan:
+        del chan._map[chan._fileno]
+    chan._fileno = None
 
 
 class ChatProtocol(asyncio.Protocol):
@@ -199,7 +233,7 @@ class ChatProtocol(asyncio.Protocol):
 
     def __init__(self, channel_factory: Callable[[TransportSocket], async_chat]):
         self.channel_factory = channel_factory
-        self.reading = True  # the transport reads (not paused by us)
+        self._reading = True  # the transport reads (not paused by us)
         self._in_pass = False
         self._scheduled = False
 
@@ -218,37 +252,43 @@ class ChatProtocol(asyncio.Protocol):
         recheck.forget = lambda chan, sock_map: None
         chan._framer.watch(recheck)  # pushes and close_when_done() from outside ask for a pass
         self.channel = chan
-        self.run_pass()
+        self._run_pass()
 
     def data_received(self, data: bytes) -> None:
-        # (Reading is paused from start_tls() until loop.start_tls() takes the transport
-        # over: what comes during the handshake is already decrypted.)
         sock = self.socket
         assert sock is not None
-        sock.received = sock.received + data if sock.received else data
-        self.run_pass()
+        if sock._tls_starting and sock.transport.get_protocol() is self:
+            # Read before asyncio's TLS took the transport over (only uvloop does; see _upgrade()).
+            sock._early += data
+            return
+        # Otherwise plaintext, or decrypted by the TLS protocol: for the channel.
+        sock._received = sock._received + data if sock._received else data
+        self._run_pass()
 
     def eof_received(self) -> bool:
-        assert self.socket is not None
-        self.socket.at_eof = True
-        self.run_pass()
-        return True  # the channel closes the transport when it closes (it may still send)
+        sock = self.socket
+        assert sock is not None
+        sock._at_eof = True
+        self._run_pass()
+        # The channel closes the transport when it closes (it may still send); under TLS
+        # the transport closes at the peer's end whatever this says.
+        return sock.transport.get_extra_info("ssl_object") is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         sock, chan = self.socket, self.channel
-        if sock is None or chan is None or sock.closed:
-            return
+        if sock is None or chan is None or sock.closed or sock._tls_starting:
+            return  # (a handshake cut short is reported by TransportSocket._upgrade())
         sock.closed = True  # reset by the peer, or closed under the channel: as a hang-up under asyncore
         _call(chan, chan.handle_close)
 
     def pause_writing(self) -> None:
         assert self.socket is not None
-        self.socket.write_paused = True
+        self.socket._write_paused = True
 
     def resume_writing(self) -> None:
         assert self.socket is not None
-        self.socket.write_paused = False
-        self.run_pass()
+        self.socket._write_paused = False
+        self._run_pass()
 
     def _schedule(self) -> None:
         if not self._in_pass and not self._scheduled:
@@ -257,9 +297,9 @@ class ChatProtocol(asyncio.Protocol):
 
     def _scheduled_pass(self) -> None:
         self._scheduled = False
-        self.run_pass()
+        self._run_pass()
 
-    def run_pass(self) -> None:
+    def _run_pass(self) -> None:
         """One pass of a loop over this channel: a read, a write, then the interest it has now."""
         chan, sock = self.channel, self.socket
         if chan is None or sock is None or sock.closed:
@@ -267,22 +307,22 @@ class ChatProtocol(asyncio.Protocol):
         self._in_pass = True
         try:
             self._recheck.clear()
-            if sock.tls_starting:
+            if sock._tls_starting:
                 return  # nothing is read or sent until the handshake is done
-            if chan.connected and (sock.received or sock.at_eof) and chan.readable():
+            if chan.connected and (sock._received or sock._at_eof) and chan.readable():
                 asyncore.read(chan)
-            writing = not sock.write_paused and not sock.tls_starting
+            writing = not sock._write_paused and not sock._tls_starting
             if writing and chan.connected and chan.writable():
                 asyncore.write(chan)
             if sock.closed or not chan.connected:
                 return
             readable = chan.readable()
-            if readable != self.reading and not sock.tls_starting:
-                self.reading = readable
+            if readable != self._reading and not sock._tls_starting:
+                self._reading = readable
                 (sock.transport.resume_reading if readable else sock.transport.pause_reading)()
             # Each pass reads and writes once, as a loop does: more of either is the next pass's.
-            again = (readable and (sock.received or sock.at_eof)) or (
-                writing and not sock.write_paused and chan.writable()
+            again = (readable and (sock._received or sock._at_eof)) or (
+                writing and not sock._write_paused and chan.writable()
             )
         finally:
             self._in_pass = False

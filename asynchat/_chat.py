@@ -146,8 +146,11 @@ class async_chat(asyncore.dispatcher):
         self._framer.feed(self, data)  # the callbacks, under the output rule
 
     def _in_service(self):
-        """Connected and, if it has a socket, still in its map (the engine asks, to send what it put off)."""
-        return self.connected and (self.socket is None or self._map.get(self._fileno) is self)
+        """Connected and run by a loop, in its map or on a transport (the engine asks, to send what it put off)."""
+        sock = self.socket
+        return self.connected and (
+            sock is None or self._map.get(self._fileno) is self or getattr(sock, "driven_by_transport", False)
+        )
 
     def handle_write(self) -> None:
         tls = self._tls

@@ -101,10 +101,23 @@ def ref():
     return module
 
 
-@pytest.fixture(params=loopback.LOOPS)
+# The modules whose socket-level tests also run with the server's channels as asyncio Protocols.
+PROTOCOL_MODULES = {"test_loopback", "test_output_rule", "test_tls", "test_soak"}
+
+
+def pytest_generate_tests(metafunc):
+    if "run_loop" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rpartition(".")[2]
+        names = loopback.LOOPS + (loopback.PROTOCOLS if module in PROTOCOL_MODULES else [])
+        metafunc.parametrize("run_loop", names, indirect=True)
+
+
+@pytest.fixture
 def run_loop(request, monkeypatch):
-    """Each event loop in turn: asyncore.loop() (select, poll) and asynchat.loop()."""
-    return loopback.loop_function(request.param, monkeypatch)
+    """Each loop in turn: asyncore.loop() (select, poll), asynchat.loop(), serve_asyncio(), ChatProtocol."""
+    run = loopback.loop_function(request.param, monkeypatch)
+    yield run
+    loopback.close_loop(run)
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ class PlainEcho(asyncore.dispatcher_with_send):
 
 def test_mixes_with_plain_dispatchers_in_one_map(engine, run_loop, sock_map):
     chat_server = Listener(LineEcho, sock_map)
-    plain_server = Listener(PlainEcho, sock_map)
+    plain_server = Listener(PlainEcho, sock_map, chat=False)  # a plain dispatcher is no Protocol
     chat_clients = [Collector(chat_server.port, sock_map) for _ in range(3)]
     plain_clients = [Collector(plain_server.port, sock_map) for _ in range(3)]
     for i, client in enumerate(chat_clients + plain_clients):

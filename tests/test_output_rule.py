@@ -13,7 +13,7 @@ import pytest
 from engines import engine_modules, running_on
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loopback import LineServer, Listener, run_until
+from loopback import LineServer, Listener, ProtocolRunner, run_until
 from scripted_runs import examples
 
 import asynchat
@@ -366,6 +366,8 @@ def test_a_handler_that_blocks_on_the_peer_after_pushing(engine, run_loop, sock_
 
 def test_closing_subclass_whose_initiate_send_needs_the_map(engine, run_loop, sock_map):
     """A server that keeps its own poller registration in initiate_send() (as FTP servers do)."""
+    if isinstance(run_loop, ProtocolRunner):
+        pytest.skip("a channel run as a Protocol is in no map (docs/asyncio.md)")
     problems = []
 
     class Registered(LineServer):
