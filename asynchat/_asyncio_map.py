@@ -91,60 +91,76 @@ async def serve_asyncio(
         map = asyncore.socket_map
     if not interval > 0:
         raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    scheduled = False
-
-    def run_pass():
-        nonlocal scheduled
-        scheduled = False
-        try:
-            map_poller.refresh()
-            map_poller.close_found_closed()
-        except BaseException as error:  # a RuntimeError from the poller, or the loop's own
-            if not done.done():
-                done.set_exception(error)
-            return
-        if not map and not done.done():
-            done.set_result(None)
-
-    def wake():
-        nonlocal scheduled
-        if not scheduled:
-            scheduled = True
-            loop.call_soon(run_pass)
-
-    def on_event(fd, mask):
-        map_poller.dispatch(fd, mask)
-        obj = map_poller.known.get(fd)
-        if obj is not None and map.get(fd) is not obj:
-            # Closed by its handler: unregistered now, before anything else in this
-            # loop iteration is given the same descriptor number.
-            map_poller._forget_fd(fd)
-        wake()
-
-    def tick():
-        nonlocal ticker
-        run_pass()
-        ticker = loop.call_later(interval, tick)
-
-    recheck = _loop.WakingRecheck()
-    recheck.wake = wake
-    map_poller = _loop.claim(map, _AsyncioPoller(loop, on_event), _DRIVER, recheck)
-    ticker = None
+    serving = _Serving(map, asyncio.get_running_loop(), interval)
     stopper = None
     try:
         if until is not None:
             stopper = asyncio.ensure_future(until)
-            stopper.add_done_callback(lambda _: done.done() or done.set_result(None))
-        tick()
-        await done
+            stopper.add_done_callback(serving.stop)
+        serving.tick()
+        await serving.done
     except asyncio.CancelledError:
         asyncore.close_all(map, ignore_all=True)  # every descriptor released
         raise
     finally:
-        if ticker is not None:
-            ticker.cancel()
         if stopper is not None and not stopper.done():
             stopper.cancel()
-        _loop.release(map_poller)
+        serving.release()
+
+
+class _Serving:
+    """One serve_asyncio() call: the map's _MapPoller on the asyncio loop, and when its passes run."""
+
+    def __init__(self, sock_map: dict[Any, Any], loop: asyncio.AbstractEventLoop, interval: float):
+        self.map = sock_map
+        self.loop = loop
+        self.interval = interval
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.scheduled = False  # a pass is due in this loop iteration
+        self.ticker: asyncio.TimerHandle | None = None
+        recheck = _loop.WakingRecheck()
+        recheck.wake = self.wake
+        self.map_poller = _loop.claim(sock_map, _AsyncioPoller(loop, self.on_event), _DRIVER, recheck)
+
+    def run_pass(self) -> None:
+        """Bring the registrations up to date; the end once the map is empty."""
+        self.scheduled = False
+        try:
+            self.map_poller.refresh()
+            self.map_poller.close_found_closed()
+        except BaseException as error:  # a RuntimeError from the poller, or the loop's own
+            if not self.done.done():
+                self.done.set_exception(error)
+            return
+        if not self.map:
+            self.stop()
+
+    def wake(self) -> None:
+        """A pass in this loop iteration, after the events (a channel's interest may have changed)."""
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.run_pass)
+
+    def on_event(self, fd: int, mask: int) -> None:
+        map_poller = self.map_poller
+        map_poller.dispatch(fd, mask)
+        obj = map_poller.known.get(fd)
+        if obj is not None and self.map.get(fd) is not obj:
+            # Closed by its handler: unregistered now, before anything else in this
+            # loop iteration is given the same descriptor number.
+            map_poller._forget_fd(fd)
+        self.wake()
+
+    def tick(self) -> None:
+        """A pass now, and every *interval* seconds (for what no event reports)."""
+        self.run_pass()
+        self.ticker = self.loop.call_later(self.interval, self.tick)
+
+    def stop(self, _: object = None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def release(self) -> None:
+        if self.ticker is not None:
+            self.ticker.cancel()
+        _loop.release(self.map_poller)

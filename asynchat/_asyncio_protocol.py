@@ -163,6 +163,8 @@ class TransportSocket:
                 await asyncio.sleep(0)
             loop.call_soon(self._hand_over_early, raw)
             transport = await starting
+            if transport is None:
+                raise ConnectionError("the connection was lost while TLS was being set up")
         except (asyncio.CancelledError, *_RERAISED):
             raise
         except BaseException as error:
@@ -244,7 +246,7 @@ class ChatProtocol(asyncio.Protocol):
             if not isinstance(chan, async_chat):
                 raise TypeError(f"the channel factory must return an async_chat, not {type(chan).__name__}")
         except BaseException:
-            transport.abort()
+            transport.close()  # nothing was written: the connection just ends
             raise
         _take_out_of_map(chan)
         recheck = self._recheck = _loop.WakingRecheck()

@@ -1,10 +1,11 @@
-"""The event loop beside idle connections: asyncore.loop(use_poll=True) against asynchat.loop().
+"""The event loop beside idle connections: asyncore.loop(use_poll=True), asynchat.loop(), serve_asyncio().
 
 Ten connections each keep 256 lines in flight through the documentation-style
 line echo (compiled engine where built), while 0, 1,000 or 10,000 more
 connections stay open and silent.  asyncore.loop() asks every channel and
 builds a new poll set on every iteration, so idle connections slow it down;
-asynchat.loop() keeps its registrations and should not notice them.
+asynchat.loop() keeps its registrations and should not notice them, nor should
+asynchat.serve_asyncio(), which keeps them in the asyncio loop.
 """
 
 import functools
@@ -19,7 +20,11 @@ import asynchat
 
 asyncore = asynchat.asyncore
 IDLE = [0, scaled(1_000), scaled(10_000)]
-LOOPS = {"asyncore-poll": functools.partial(asyncore.loop, use_poll=True), "asynchat-loop": asynchat.loop}
+LOOPS = {
+    "asyncore-poll": functools.partial(asyncore.loop, use_poll=True),
+    "asynchat-loop": asynchat.loop,
+    "asyncio-map": None,  # asynchat.serve_asyncio() on asyncio's loop (e2e.AsyncioMapRound)
+}
 
 
 def enough_descriptors(needed):
@@ -54,6 +59,9 @@ def test_pipelining_beside_idle_connections(benchmark, idle, loop_name):
     engine = implementations.available()[0]  # the compiled engine where it is built
     with implementations.engine_for(engine):
         channel_class = e2e.line_echo_class(asynchat.async_chat, "documented")
-        round_ = e2e.AsyncoreRound(load, asyncore, channel_class, run_loop=LOOPS[loop_name])
+        if loop_name == "asyncio-map":
+            round_ = e2e.AsyncioMapRound(load, channel_class)
+        else:
+            round_ = e2e.AsyncoreRound(load, asyncore, channel_class, run_loop=LOOPS[loop_name])
         lines = e2e.measure(benchmark, round_)
     assert lines == load.total

@@ -12,7 +12,12 @@ TCP_NODELAY on every accepted socket:
 - "asyncio-protocol": a Protocol doing the same per-line work as the
   async_chat handler: it cuts each line, builds line + b"\n", and makes one
   write() per data_received(); "uvloop-protocol" is the same on uvloop;
-- "twisted-lineonly": Twisted's LineOnlyReceiver (see peers.py).
+- "twisted-lineonly": Twisted's LineOnlyReceiver (see peers.py);
+- this package's channels on asyncio (the drivers table): "asyncio-map" and
+  "uvloop-map", the socket map run by asynchat.serve_asyncio() (`AsyncioMapRound`);
+  "asyncio-chat-protocol" and "uvloop-chat-protocol", each channel an
+  asynchat.ChatProtocol made by create_chat_server(); "asynchat-loop", the
+  same channels under asynchat.loop(), is their baseline.
 
 Two loads (`Load`): "pipelined-echo", where each connection keeps 300 lines in
 flight, and "request-response", where each waits for every echo before it
@@ -231,6 +236,46 @@ class AsyncoreRound:
         return lines_reported(b"".join(report), self.load)
 
 
+class AsyncioMapRound(AsyncoreRound):
+    """AsyncoreRound's channels, run by asynchat.serve_asyncio() on asyncio's loop (or uvloop's)."""
+
+    def __init__(self, load, channel_class, event_loop="asyncio"):
+        super().__init__(load, asynchat.asyncore, channel_class, run_loop=self._registered)
+        self.event_loop_name = event_loop
+        self.loop = self.report = None
+
+    def _registered(self, timeout, map, count):
+        """AsyncoreRound.start() runs one iteration: here, serving starts and registers every channel."""
+        self.loop = peers.new_uvloop() if self.event_loop_name == "uvloop" else asyncio.new_event_loop()
+        self.report = self.loop.create_future()
+        report, loop = self.report, self.loop
+
+        class ClientReport(asynchat.asyncore.file_dispatcher):
+            def handle_read(self):
+                data = self.recv(4096)
+                loop.call_soon(lambda: report.done() or report.set_result(data))
+
+            def writable(self):
+                return False
+
+        ClientReport(self.client.stdout.fileno(), map=map)
+        self.serving = self.loop.create_task(asynchat.serve_asyncio(map, until=self.report))
+        self.loop.run_until_complete(asyncio.sleep(0))  # its first pass: the registrations
+
+    def run(self):
+        self.client.stdin.write(b"go\n")
+        self.client.stdin.flush()
+        self.loop.run_until_complete(self.serving)
+        return lines_reported(self.report.result(), self.load)
+
+    def stop(self):
+        super().stop()
+        if self.loop is not None:
+            self.loop.run_until_complete(asyncio.sleep(0))
+            self.loop.close()
+            self.loop = None
+
+
 def line_echo_class(base, handler):
     class LineEcho(base):
         def __init__(self, sock, sock_map):
@@ -382,7 +427,7 @@ class AsyncioRound:
         self.loop = self.server = self.client = None
 
     def start(self):
-        self.loop = peers.new_uvloop() if self.kind == "uvloop-protocol" else asyncio.new_event_loop()
+        self.loop = peers.new_uvloop() if self.kind.startswith("uvloop") else asyncio.new_event_loop()
         self.connected = 0
         self.all_connected = self.loop.create_future()
         sock = listening_socket()
@@ -443,13 +488,21 @@ class AsyncioRound:
 
             return await asyncio.start_server(handle, sock=sock)
         round_ = self
+        context = server_tls_context() if self.load.tls else None
+        if self.kind.endswith("chat-protocol"):  # this package's channels as asyncio Protocols
+            channel_class = line_echo_class(asynchat.async_chat, "documented")
+
+            def channel(sock):
+                round_._accepted(sock.transport)
+                return channel_class(sock, None)
+
+            return await asynchat.create_chat_server(channel, sock=sock, ssl=context)
 
         class AcceptedEcho(LineCuttingEcho):
             def connection_made(self, transport):
                 super().connection_made(transport)
                 round_._accepted(transport)
 
-        context = server_tls_context() if self.load.tls else None
         return await self.loop.create_server(AcceptedEcho, sock=sock, ssl=context)
 
     def run(self):
@@ -465,6 +518,15 @@ class AsyncioRound:
         return lines_reported(data, self.load)
 
 
+ASYNCIO_SERVERS = (
+    "asyncio-streams",
+    "asyncio-protocol",
+    "uvloop-protocol",
+    "asyncio-chat-protocol",
+    "uvloop-chat-protocol",
+)
+
+
 def make_round(load, implementation, handler="documented"):
     if load.tls and implementation in implementations.available():
         base = implementations.base_class(implementation)
@@ -472,8 +534,13 @@ def make_round(load, implementation, handler="documented"):
         if implementation == "reference":
             return AsyncoreRound(load, asyncore, reference_tls_echo_class(base, server_tls_context()))
         return AsyncoreRound(load, asyncore, tls_line_echo_class(base, server_tls_context()), run_loop=asynchat.loop)
-    if implementation in ("asyncio-streams", "asyncio-protocol", "uvloop-protocol"):
+    if implementation in ASYNCIO_SERVERS:
         return AsyncioRound(load, implementation)
+    if implementation in ("asyncio-map", "uvloop-map"):
+        channel_class = line_echo_class(asynchat.async_chat, handler)
+        return AsyncioMapRound(load, channel_class, implementation.split("-")[0])
+    if implementation == "asynchat-loop":
+        return AsyncoreRound(load, asynchat.asyncore, line_echo_class(asynchat.async_chat, handler), asynchat.loop)
     if implementation == "twisted-lineonly":
         return peers.TwistedRound(load, sys.modules[__name__])
     if implementation == "raw-echo":

@@ -43,6 +43,10 @@ ORDER = [
     "asyncio-streams",
     "raw-echo",
     "asynchat-loop",
+    "asyncio-map",
+    "uvloop-map",
+    "asyncio-chat-protocol",
+    "uvloop-chat-protocol",
     "asyncore-poll",
     "1-process",
     "2-process",
@@ -55,6 +59,10 @@ LABELS = {
     "python": "pure Python",
     "asynchat-loop": "asynchat.loop()",
     "asyncore-poll": "asyncore.loop(use_poll=True)",
+    "asyncio-map": "serve_asyncio() on asyncio",
+    "uvloop-map": "serve_asyncio() on uvloop",
+    "asyncio-chat-protocol": "ChatProtocol on asyncio",
+    "uvloop-chat-protocol": "ChatProtocol on uvloop",
 }
 UNITS = {"msg": (1e6, "M msg/s"), "line": (1e6, "M lines/s"), "push": (1e6, "M pushes/s"), "byte": (1e9, "GB/s")}
 
@@ -96,6 +104,7 @@ def columns(table):
 BASELINES = {
     "reference": "CPython's own asynchat (reference)",
     "asyncore-poll": "asyncore.loop(use_poll=True), same engine and load",
+    "asynchat-loop": "asynchat.loop(), the same channels on the same engine (the asyncio drivers)",
     "1-process": "the same server with one worker process (threads: one process, a loop per thread)",
 }
 

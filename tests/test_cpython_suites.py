@@ -8,10 +8,12 @@ The files are used where they lie (never copied), with default settings:
   those names at this package and at the asyncore it subclasses; plus 3.11's
   test_asynchat.py from ASYNCHAT_CPYTHON_TEST_FILE (tests/run.sh finds it).
 
-Each runs under asyncore's own loop, and again under asynchat.loop(): the driver
-points asyncore.loop (test_asynchat, test_ftplib, test_poplib) and
-asyncore.poll2 / asyncore.poll, which test_smtplib calls for one iteration at a
-time, at it, and checks that it ran.  test_smtpd runs no loop.
+Each runs under asyncore's own loop, and again under asynchat.loop() and under
+asynchat.serve_asyncio() (the map on an asyncio loop of the server thread's own,
+for each call's slice of time): the driver points asyncore.loop (test_asynchat,
+test_ftplib, test_poplib) and asyncore.poll2 / asyncore.poll, which
+test_smtplib calls for one iteration at a time, at it, and checks that it ran.
+test_smtpd runs no loop.
 """
 
 import os
@@ -56,6 +58,23 @@ if loop_name == "asynchat":
     asynchat._loop._MapPoller.iterate = counted
     asyncore.loop = asynchat.loop
     asyncore.poll = asyncore.poll2 = lambda timeout=0.0, map=None: asynchat.loop(timeout, map=map, count=1)
+elif loop_name == "asyncio":
+    # Each call runs the map on an event loop of the calling thread's (the suites' servers
+    # run in threads): count times timeout seconds, then serve_asyncio() hands the map back.
+    import asyncio, threading
+    event_loops = threading.local()
+    def on_asyncio(timeout=30.0, use_poll=False, map=None, count=None):
+        if map is None:
+            map = asyncore.socket_map
+        if not map:
+            return
+        if getattr(event_loops, "loop", None) is None:
+            event_loops.loop = asyncio.new_event_loop()
+        iterations[0] += 1
+        until = None if count is None else asyncio.sleep(timeout * count)
+        event_loops.loop.run_until_complete(asynchat.serve_asyncio(map, interval=max(timeout, 0.001), until=until))
+    asyncore.loop = on_asyncio
+    asyncore.poll = asyncore.poll2 = lambda timeout=0.0, map=None: on_asyncio(timeout, map=map, count=1)
 print("testing", asynchat.__file__, asynchat.IMPLEMENTATION, "under", loop_name, "with", suite_module.__file__,
       flush=True)
 tests = unittest.defaultTestLoader.loadTestsFromModule(suite_module)
@@ -63,8 +82,8 @@ result = unittest.TextTestRunner(verbosity=2).run(tests)
 others = [(name, getattr(module, "__file__", None)) for name, module in list(sys.modules.items())
           if name.rsplit(".", 1)[-1] == "asynchat" and module is not asynchat]
 assert not others, f"another asynchat module was loaded: {others}"
-assert loop_name != "asynchat" or iterations[0], "asynchat.loop() never ran"
-print("asynchat.loop() iterations:", iterations[0])
+assert loop_name == "asyncore" or iterations[0], loop_name + " never ran"
+print(loop_name, "iterations:", iterations[0])
 sys.exit(0 if result.wasSuccessful() and result.testsRun else 1)
 """
 
@@ -92,12 +111,12 @@ def locate(suite):
 
 
 # Every suite on both engines under asyncore.loop(), as the suites are written; under
-# asynchat.loop() on the engine this interpreter uses by default (test_asynchat_loop.py compares the
-# two loops on both engines).  test_smtpd runs no loop.
+# asynchat.loop() and serve_asyncio() on the engine this interpreter uses by default (the socket
+# suites compare the loops on both engines).  test_smtpd runs no loop.
 CASES = [
     (suite, implementation, loop_name)
     for suite in suites()
-    for loop_name in ("asyncore", "asynchat")
+    for loop_name in ("asyncore", "asynchat", "asyncio")
     for implementation in IMPLEMENTATIONS
     if loop_name == "asyncore" or (implementation == asynchat.IMPLEMENTATION and "smtpd" not in suite)
 ]
