@@ -125,9 +125,14 @@ class _Serving:
     def run_pass(self) -> None:
         """Bring the registrations up to date; the end once the map is empty."""
         self.scheduled = False
+        map_poller = self.map_poller
         try:
-            self.map_poller.refresh()
-            self.map_poller.close_found_closed()
+            map_poller.refresh()
+            map_poller.close_found_closed()
+            if map_poller.always_ready:  # files the selector refuses: poll() says they are always ready
+                for fd, mask in list(map_poller.always_ready.items()):
+                    map_poller.dispatch(fd, mask)
+                self.wake()
         except BaseException as error:  # a RuntimeError from the poller, or the loop's own
             if not self.done.done():
                 self.done.set_exception(error)
@@ -143,7 +148,11 @@ class _Serving:
 
     def on_event(self, fd: int, mask: int) -> None:
         map_poller = self.map_poller
-        map_poller.dispatch(fd, mask)
+        try:
+            map_poller.dispatch(fd, mask)
+        except asyncore.ExitNow as exit_now:  # asyncore's way out of the loop: out of serve_asyncio()
+            if not self.done.done():
+                self.done.set_exception(exit_now)
         obj = map_poller.known.get(fd)
         if obj is not None and self.map.get(fd) is not obj:
             # Closed by its handler: unregistered now, before anything else in this

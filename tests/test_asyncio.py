@@ -12,8 +12,10 @@ import asyncio
 import functools
 import gc
 import os
+import signal
 import smtplib
 import socket
+import subprocess
 import sys
 import threading
 
@@ -283,6 +285,40 @@ def test_a_plain_dispatcher_added_from_a_coroutine_is_served(event_loop, sock_ma
     finally:
         right.close()
     assert got == [b"ping"]
+
+
+def test_a_regular_file_is_always_ready_as_poll_says(event_loop, sock_map, tmp_path):
+    path = tmp_path / "data"
+    path.write_bytes(b"from a file")
+    got = []
+
+    class FileReader(asyncore.file_dispatcher):
+        def handle_read(self):
+            data = self.recv(100)
+            if data:
+                got.append(data)
+            else:
+                self.close()  # the end of the file
+
+        def writable(self):
+            return False
+
+    with open(path, "rb") as f:
+        FileReader(f.fileno(), map=sock_map)
+        run(event_loop, asynchat.serve_asyncio(sock_map), seconds=5)
+    assert got == [b"from a file"] and sock_map == {}
+
+
+def test_exitnow_from_a_handler_ends_serve_asyncio_with_it(event_loop, sock_map):
+    class Quitting(LineServer):
+        def found_terminator(self):
+            raise asyncore.ExitNow("quit")
+
+    server = Listener(Quitting, sock_map)
+    Collector(server.port, sock_map).push(b"quit\n")
+    with pytest.raises(asyncore.ExitNow, match="quit"):
+        run(event_loop, asynchat.serve_asyncio(sock_map))
+    assert len(sock_map) == 3  # left open, as asyncore.loop() leaves them
 
 
 @pytest.mark.parametrize("interval", [0, -1, float("nan")])
@@ -577,3 +613,38 @@ def test_close_all_leaves_protocol_channels_alone(engine, event_loop, sock_map):
 
     run(event_loop, scenario())
     assert sock_map == {} and made[0]._map is sock_map
+
+
+# --- examples/asyncio_together.py ---------------------------------------------
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "asyncio_together.py")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="stopped by SIGTERM")
+@pytest.mark.parametrize("loop_option", [[], ["--uvloop"]], ids=["asyncio", "uvloop"])
+def test_the_example_serves_both_and_stops_on_sigterm(engine, loop_option):
+    if loop_option:
+        pytest.importorskip("uvloop")
+    env = dict(os.environ)
+    if engine.__name__.endswith("_fallback"):
+        env["ASYNCHAT_NO_EXTENSIONS"] = "1"
+    command = [sys.executable, EXAMPLE, "--port", "0", "--stats-port", "0", *loop_option]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as server:
+        try:
+            banner = server.stdout.readline().decode()
+            assert banner.startswith("echo on 127.0.0.1:"), banner + server.stderr.read().decode()
+            echo, stats = (int(part.rsplit(":", 1)[1]) for part in banner.strip().split(", "))
+            with socket.create_connection(("127.0.0.1", echo), timeout=10) as sock:
+                sock.sendall(b"one\ntwo\n")
+                received = b""
+                while received.count(b"\n") < 2:
+                    received += sock.recv(100)
+                with socket.create_connection(("127.0.0.1", stats), timeout=10) as reader:
+                    answer = reader.makefile("rb").readline()
+            assert received == b"one\ntwo\n" and answer == b"connections 1 lines 2\n"
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=20) == 0, server.stderr.read().decode()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
