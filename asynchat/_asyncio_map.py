@@ -157,7 +157,7 @@ class _Serving:
         if obj is not None and self.map.get(fd) is not obj:
             # Closed by its handler: unregistered now, before anything else in this
             # loop iteration is given the same descriptor number.
-            map_poller._forget_fd(fd)
+            map_poller.forget_fd(fd)
         self.wake()
 
     def tick(self) -> None:

@@ -240,6 +240,7 @@ class ChatProtocol(asyncio.Protocol):
         self._scheduled = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._loop = asyncio.get_running_loop()
         self.socket = TransportSocket(transport)
         try:
             chan = self.channel_factory(self.socket)
@@ -295,7 +296,7 @@ class ChatProtocol(asyncio.Protocol):
     def _schedule(self) -> None:
         if not self._in_pass and not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._scheduled_pass)
+            self._loop.call_soon(self._scheduled_pass)
 
     def _scheduled_pass(self) -> None:
         self._scheduled = False

@@ -217,7 +217,7 @@ class _MapPoller:
         """Register the channels added to the map since the last look, and drop those gone."""
         sock_map, known = self.map, self.known
         for fd in [fd for fd, obj in known.items() if sock_map.get(fd) is not obj]:
-            self._forget_fd(fd)
+            self.forget_fd(fd)
         for fd, obj in [item for item in sock_map.items() if known.get(item[0]) is not item[1]]:
             known[fd] = obj
             if _reports_itself(obj):
@@ -251,7 +251,7 @@ class _MapPoller:
         else:
             self.masks.pop(fd, None)
 
-    def _forget_fd(self, fd):
+    def forget_fd(self, fd):
         obj = self.known.pop(fd)
         self.always_asked.pop(fd, None)
         self.always_ready.pop(fd, None)
@@ -265,11 +265,11 @@ class _MapPoller:
     def _forget(self, chan, sock_map):
         fd = chan._fileno
         if sock_map is self.map and self.known.get(fd) is chan:
-            self._forget_fd(fd)
+            self.forget_fd(fd)
 
     def close(self):
         for fd in list(self.known):
-            self._forget_fd(fd)
+            self.forget_fd(fd)
         self.poller.close()
 
 

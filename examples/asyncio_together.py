@@ -64,9 +64,9 @@ async def main(host, port, stats_port):
     serving = asyncio.ensure_future(asynchat.serve_asyncio())  # asyncore.socket_map, on this loop
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, serving.cancel)
-    echo_address = "%s:%d" % echo.socket.getsockname()[:2]
-    stats_address = "%s:%d" % stats_server.sockets[0].getsockname()[:2]
-    print(f"echo on {echo_address}, stats on {stats_address}", flush=True)
+    echo_host, echo_port = echo.socket.getsockname()[:2]
+    stats_host, stats_port = stats_server.sockets[0].getsockname()[:2]
+    print(f"echo on {echo_host}:{echo_port}, stats on {stats_host}:{stats_port}", flush=True)
     try:
         await serving
     except asyncio.CancelledError:
