@@ -119,6 +119,14 @@ def loop(
     timeout: float | None = 30.0, use_poll: bool = False, map: _Map | None = None, count: int | None = None
 ) -> None: ...
 
+# Timers (docs/operations.md).
+class TimerHandle:
+    when: float
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+
+def call_later(delay: float, callback: Callable[..., object], *args: Any, map: _Map | None = None) -> TimerHandle: ...
+
 # The asyncio drivers (docs/asyncio.md).
 async def serve_asyncio(
     map: _Map | None = None, *, interval: float = 0.1, until: Awaitable[Any] | None = None

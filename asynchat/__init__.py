@@ -19,9 +19,11 @@ from ._chat import async_chat, asyncore, deque, simple_producer
 from ._engine import IMPLEMENTATION as IMPLEMENTATION  # public, not in __all__
 from ._engine import engine as _engine
 from ._loop import loop as loop  # public, not in __all__
+from ._timers import TimerHandle as TimerHandle  # public, not in __all__
+from ._timers import call_later as call_later  # public, not in __all__
 
 # What "from asynchat import *" gives with the reference, which has no __all__:
-# the additions (loop, IMPLEMENTATION) stay out, so they never shadow a name.
+# the additions (loop, call_later, IMPLEMENTATION, ...) stay out, so they never shadow a name.
 __all__ = ["async_chat", "asyncore", "deque", "find_prefix_at_end", "simple_producer"]
 __version__ = "0.2.0"
 

@@ -9,17 +9,19 @@ iteration, not once per event.  Channels that report themselves (async_chat
 with this package's readable()/writable()) wake that pass when their interest
 changes from anywhere, a coroutine included; a plain dispatcher added or
 closed from outside the map's own handlers is seen at the next pass, which
-runs at least every *interval* seconds.
+runs at least every *interval* seconds.  The map's timers (asynchat.call_later())
+get an asyncio timer for the next one due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 from collections.abc import Awaitable
 from typing import Any
 
-from . import _loop
+from . import _loop, _timers
 from ._chat import asyncore
 
 __all__ = ["serve_asyncio"]
@@ -118,9 +120,12 @@ class _Serving:
         self.done: asyncio.Future[None] = loop.create_future()
         self.scheduled = False  # a pass is due in this loop iteration
         self.ticker: asyncio.TimerHandle | None = None
+        self.alarm: asyncio.TimerHandle | None = None  # a pass when the map's next timer is due
+        self.alarm_due: float | None = None
         recheck = _loop.WakingRecheck()
         recheck.wake = self.wake
         self.map_poller = _loop.claim(sock_map, _AsyncioPoller(loop, self.on_event), _DRIVER, recheck)
+        _timers.first_timer_hooks[id(sock_map)] = self.set_alarm
 
     def run_pass(self) -> None:
         """Bring the registrations up to date; the end once the map is empty."""
@@ -139,6 +144,25 @@ class _Serving:
             return
         if not self.map:
             self.stop()
+        else:
+            self.set_alarm()
+
+    def set_alarm(self) -> None:
+        """An asyncio timer for a pass when the map's next asynchat.call_later() timer is due."""
+        timers = _timers.timers_of(self.map)
+        due = timers.next_due() if timers is not None else None
+        if due == self.alarm_due:
+            return
+        if self.alarm is not None:
+            self.alarm.cancel()
+        self.alarm_due = due
+        self.alarm = None if due is None else self.loop.call_later(max(0.0, due - time.monotonic()), self.alarm_rang)
+
+    def alarm_rang(self) -> None:
+        # A pass; and the next set_alarm() arms again even for the same timer, which an
+        # event loop may wake for a little early (uvloop counts in milliseconds).
+        self.alarm = self.alarm_due = None
+        self.wake()
 
     def wake(self) -> None:
         """A pass in this loop iteration, after the events (a channel's interest may have changed)."""
@@ -170,6 +194,8 @@ class _Serving:
             self.done.set_result(None)
 
     def release(self) -> None:
-        if self.ticker is not None:
-            self.ticker.cancel()
+        for handle in (self.ticker, self.alarm):
+            if handle is not None:
+                handle.cancel()
+        _timers.first_timer_hooks.pop(id(self.map), None)
         _loop.release(self.map_poller)

@@ -15,6 +15,7 @@ registration changes only when its interest does:
 - the map is compared with what is registered at every iteration (one dict
   comparison, in C), so channels added or removed by any means are seen.
 
+A poll waits no longer than the map's next timer (asynchat.call_later()).
 Events are dispatched as asyncore.loop(use_poll=True) dispatches them, by
 asyncore's own readwrite(): read, write, urgent data (handle_expt_event), and
 handle_close() on hang-up and errors.
@@ -31,6 +32,7 @@ import weakref
 from typing import Any, Callable
 
 from ._chat import async_chat, asyncore
+from ._timers import timers_of
 
 __all__ = ["loop"]
 
@@ -335,6 +337,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
+def _until_next_timer(sock_map, timeout):
+    """*timeout*, or less: the poll ends when the map's next timer is due (asynchat.call_later())."""
+    timers = timers_of(sock_map)
+    due = timers.next_due() if timers is not None else None
+    if due is None:
+        return timeout
+    wait = max(0.0, due - time.monotonic())
+    return wait if timeout is None or wait < timeout else timeout
+
+
 def loop(
     timeout: float = 30.0, use_poll: bool = False, map: dict[Any, Any] | None = None, count: int | None = None
 ) -> None:
@@ -354,7 +366,7 @@ def loop(
     map_poller.running += 1
     try:
         while map and (count is None or count > 0):
-            map_poller.iterate(timeout)
+            map_poller.iterate(_until_next_timer(map, timeout))
             if count is not None:
                 count -= 1
     finally:
