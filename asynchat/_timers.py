@@ -64,6 +64,10 @@ class TimerHandle:
 class _Timers(asyncore.dispatcher):
     """A socket map's timers, as a dispatcher of the map: ready to write once one is due."""
 
+    # asyncore.dispatcher's own, which its stubs leave out.
+    _map: dict[Any, Any]
+    _fileno: int | None
+
     def __init__(self, sock_map: dict[Any, Any]):
         mine, self._other_end = socket.socketpair()
         asyncore.dispatcher.__init__(self, mine, sock_map)
